@@ -1,0 +1,41 @@
+# One entry point per thing a user does. Every target sets itself up from a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export OMNI_DATA_DIR ?= $(CURDIR)/data
+export DAGSTER_HOME ?= $(OMNI_DATA_DIR)/dagster_home
+export DBT_PROFILES_DIR ?= $(CURDIR)/dbt_project
+
+.PHONY: setup run test lint dev bench clean
+
+# The virtual environment is rebuilt whenever pyproject.toml changes.
+$(BIN)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "Installing the pinned dependencies into $(VENV) (about a minute the first time)..."
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+setup: $(BIN)/.installed
+	@mkdir -p $(DAGSTER_HOME)
+
+run: setup
+	@$(BIN)/omni run --generate-if-missing
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	cd dbt_project && ../$(BIN)/sqlfluff lint models macros tests
+
+test: lint
+	$(BIN)/pytest
+
+dev: setup
+	$(BIN)/dagster dev -w workspace.yaml
+
+bench: setup
+	$(BIN)/omni bench --customers 10000 --days 90
+
+clean:
+	rm -rf $(OMNI_DATA_DIR) dbt_project/target dbt_project/logs

@@ -1,0 +1,1 @@
+"""Extraction side of the warehouse: the sandbox retailer and one dlt source per system."""
