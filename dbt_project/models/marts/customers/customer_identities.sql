@@ -1,0 +1,52 @@
+{#- Which customer every identifiable source record belongs to, and through which
+    identifiers: one row per source record × identifier it carries (a record with an email
+    and a phone has two rows). Identifiers excluded from matching (store phones, shared
+    inboxes) are listed with `is_used_for_matching` false. -#}
+with
+
+resolved as (
+
+    select * from {{ ref('int_identity_records_resolved') }}
+    where customer_id is not null
+
+),
+
+identifiers as (
+
+    select * from {{ ref('int_identifiers_unioned') }}
+
+),
+
+excluded as (
+
+    select distinct
+        identifier_type,
+        identifier_value
+    from {{ ref('int_identifiers_excluded') }}
+
+),
+
+final as (
+
+    select
+        resolved.customer_id,
+        resolved.source_system,
+        resolved.source_entity,
+        resolved.source_record_id,
+        identifiers.identifier_type,
+        identifiers.identifier_value,
+        excluded.identifier_value is null as is_used_for_matching
+    from resolved
+    inner join identifiers
+        on
+            resolved.source_system = identifiers.source_system
+            and resolved.source_entity = identifiers.source_entity
+            and resolved.source_record_id = identifiers.source_record_id
+    left join excluded
+        on
+            identifiers.identifier_type = excluded.identifier_type
+            and identifiers.identifier_value = excluded.identifier_value
+
+)
+
+select * from final

@@ -1,0 +1,218 @@
+"""Record contracts: what a loadable record of each resource looks like (SOURCES.md).
+
+A contract drives two things so they cannot drift apart: the per-record validation that
+routes bad records to quarantine, and the dlt column hints that make every raw table carry
+every contract column with a stable type, even when a small load has only nulls in it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from dlt.common.schema.typing import TColumnSchema
+
+
+class ContractViolation(ValueError):
+    """A record (or one of its values) that the raw table cannot take as it is."""
+
+
+def _as_text(value: Any) -> str:
+    # Real Shopify and HubSpot ids are integers; the contract keeps every id as text.
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ContractViolation(f"expected text, got {type(value).__name__}")
+    return str(value)
+
+
+def _as_bigint(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ContractViolation("expected an integer, got a boolean")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            pass
+    raise ContractViolation(f"expected an integer, got {value!r}")
+
+
+def _as_double(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ContractViolation("expected a number, got a boolean")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ContractViolation(f"expected a number, got {value!r}") from None
+
+
+def _as_decimal(value: Any) -> Decimal:
+    if isinstance(value, bool) or value is None:
+        raise ContractViolation(f"expected an amount, got {value!r}")
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ContractViolation(f"expected an amount, got {value!r}") from None
+    if not amount.is_finite():
+        raise ContractViolation(f"expected a finite amount, got {value!r}")
+    return amount
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0"):
+        return value.strip().lower() in ("true", "1")
+    raise ContractViolation(f"expected a boolean, got {value!r}")
+
+
+def as_timestamp(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            datetime.fromisoformat(value.strip())
+        except ValueError:
+            pass
+        else:
+            # The ISO text is kept: dlt parses it into the declared timestamp column.
+            return value.strip()
+    raise ContractViolation(f"expected an ISO 8601 timestamp, got {value!r}")
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ContractViolation(f"expected a YYYY-MM-DD date, got {value!r}")
+
+
+COERCERS: dict[str, Callable[[Any], Any]] = {
+    "text": _as_text,
+    "bigint": _as_bigint,
+    "double": _as_double,
+    "decimal": _as_decimal,
+    "bool": _as_bool,
+    "timestamp": as_timestamp,
+    "date": _as_date,
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    data_type: str = "text"
+    required: bool = False
+    # POS tills write naive local time; keep it naive so staging can localise it.
+    timezone: bool = True
+
+    def hint(self) -> TColumnSchema:
+        hint: TColumnSchema = {"name": self.name, "data_type": self.data_type}  # type: ignore[typeddict-item]
+        if self.data_type == "timestamp" and not self.timezone:
+            hint["timezone"] = False
+        if self.data_type == "decimal":
+            hint["precision"] = 18
+            hint["scale"] = 2
+        return hint
+
+
+@dataclass(frozen=True)
+class Contract:
+    """The loadable shape of one resource. Columns not listed are loaded as dlt infers them."""
+
+    resource: str
+    primary_key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    # Nested lists that become dlt child tables: field name -> contract of one element.
+    nested: Mapping[str, Contract] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        names = {c.name for c in self.columns}
+        missing = [k for k in self.primary_key if k not in names]
+        if missing:
+            raise ValueError(f"{self.resource}: primary key {missing} is not a declared column")
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def column_hints(self) -> dict[str, TColumnSchema]:
+        hints = {c.name: c.hint() for c in self.columns}
+        for key in self.primary_key:
+            hints[key]["nullable"] = False
+        return hints
+
+    def nested_hints(self) -> dict[str, dict[str, Any]]:
+        return {name: {"columns": child.column_hints()} for name, child in self.nested.items()}
+
+    def check(self, record: Any) -> dict[str, Any]:
+        """Return the record with contract values coerced, or raise ContractViolation."""
+        if not isinstance(record, dict):
+            raise ContractViolation(f"expected a JSON object, got {type(record).__name__}")
+        for key in self.primary_key:
+            if record.get(key) in (None, ""):
+                raise ContractViolation(f"missing primary key `{key}`")
+        clean = dict(record)
+        for column in self.columns:
+            value = record.get(column.name)
+            if value is None or (value == "" and column.data_type != "text"):
+                if column.required:
+                    raise ContractViolation(f"missing required field `{column.name}`")
+                clean[column.name] = None
+                continue
+            try:
+                clean[column.name] = COERCERS[column.data_type](value)
+            except ContractViolation as exc:
+                raise ContractViolation(f"field `{column.name}`: {exc}") from None
+        for name, child in self.nested.items():
+            items = record.get(name)
+            if items is None:
+                continue
+            if not isinstance(items, list):
+                raise ContractViolation(f"field `{name}`: expected a list")
+            try:
+                clean[name] = [child.check(item) for item in items]
+            except ContractViolation as exc:
+                raise ContractViolation(f"{name}[]: {exc}") from None
+        return clean
+
+
+def text(name: str, required: bool = False) -> Column:
+    return Column(name, "text", required)
+
+
+def integer(name: str, required: bool = False) -> Column:
+    return Column(name, "bigint", required)
+
+
+def number(name: str, required: bool = False) -> Column:
+    return Column(name, "double", required)
+
+
+def money(name: str, required: bool = False) -> Column:
+    return Column(name, "decimal", required)
+
+
+def boolean(name: str, required: bool = False) -> Column:
+    return Column(name, "bool", required)
+
+
+def timestamp(name: str, required: bool = False, timezone: bool = True) -> Column:
+    return Column(name, "timestamp", required, timezone)
+
+
+def day(name: str, required: bool = False) -> Column:
+    return Column(name, "date", required)

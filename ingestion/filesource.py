@@ -1,0 +1,45 @@
+"""A file-drop resource: dlt's ``filesystem`` listing piped into one of our readers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import dlt
+from dlt.common.storages.fsspec_filesystem import FileItemDict
+from dlt.sources.filesystem import filesystem
+
+from ingestion.contracts import Contract
+from ingestion.quarantine import with_validation
+
+Reader = Callable[[Contract, list[FileItemDict]], Iterator[Any]]
+
+
+def file_drop(bucket_url: str, file_glob: str, contract: Contract, reader: Reader) -> Any:
+    """Load only files that are new or changed since the last run, merged on the primary key.
+
+    ``bucket_url`` is any fsspec URL (``file:///...``, ``s3://...``); the listing resource
+    keeps its own incremental cursor on ``modification_date``.
+    """
+    listing = filesystem(
+        bucket_url=bucket_url,
+        file_glob=file_glob,
+        incremental=dlt.sources.incremental("modification_date"),
+    ).with_name(f"{contract.resource}_files")
+
+    def read(items: list[FileItemDict]) -> Iterator[Any]:
+        yield from reader(contract, items)
+
+    reader_resource = dlt.transformer(
+        read,
+        name=contract.resource,
+        primary_key=list(contract.primary_key),
+        write_disposition="merge",
+    )
+    # The readers validate while parsing, so no separate validation step.
+    return listing | with_validation(reader_resource, contract, step=False)
+
+
+def local_bucket(sources_dir: Path, system: str) -> str:
+    return (Path(sources_dir).resolve() / system).as_uri()

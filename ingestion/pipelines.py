@@ -1,0 +1,230 @@
+"""The registry the orchestration layer uses: one dlt source and pipeline per system.
+
+``run_ingestion`` is the whole ingestion stage; Dagster can instead build assets from
+``make_source`` / ``make_pipeline`` and call ``record_run`` after each pipeline run.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import dlt
+
+from ingestion import clickstream, crm, ecommerce, marketing, messaging, pos
+from ingestion.clickstream import settings as clickstream_settings
+from ingestion.contracts import Contract
+from ingestion.crm import settings as crm_settings
+from ingestion.ecommerce import settings as ecommerce_settings
+from ingestion.filesource import local_bucket
+from ingestion.marketing import settings as marketing_settings
+from ingestion.messaging import settings as messaging_settings
+from ingestion.pos import settings as pos_settings
+from ingestion.reconciliation import reconcile, record
+
+log = logging.getLogger(__name__)
+
+SYSTEMS: tuple[str, ...] = ("crm", "ecommerce", "pos", "clickstream", "messaging", "marketing")
+REST_SYSTEMS: tuple[str, ...] = ("crm", "ecommerce")
+FILE_SYSTEMS: tuple[str, ...] = ("clickstream", "messaging", "marketing")
+
+# Record contract of every resource (primary key, typed columns): SOURCES.md in code.
+CONTRACTS: dict[str, dict[str, Contract]] = {
+    "crm": crm_settings.CONTRACTS,
+    "ecommerce": ecommerce_settings.CONTRACTS,
+    "pos": pos_settings.CONTRACTS,
+    "clickstream": clickstream_settings.CONTRACTS,
+    "messaging": messaging_settings.CONTRACTS,
+    "marketing": marketing_settings.CONTRACTS,
+}
+RESOURCES: dict[str, tuple[str, ...]] = {s: tuple(c) for s, c in CONTRACTS.items()}
+
+_SOURCES: dict[str, Callable[..., Any]] = {
+    "crm": crm.crm,
+    "ecommerce": ecommerce.ecommerce,
+    "pos": pos.pos,
+    "clickstream": clickstream.clickstream,
+    "messaging": messaging.messaging,
+    "marketing": marketing.marketing,
+}
+
+# Used only to build a REST source's definition when nothing is configured and no sandbox
+# runs (e.g. for Dagster asset definitions); extracting from it fails loudly.
+UNSTARTED_SANDBOX = {"base_url": "http://sandbox.not-started.invalid", "access_token": "none"}
+
+
+def _check(system: str) -> None:
+    if system not in SYSTEMS:
+        raise ValueError(f"unknown source system {system!r}; expected one of {SYSTEMS}")
+
+
+def dataset_name(system: str) -> str:
+    _check(system)
+    return f"raw_{system}"
+
+
+def configured_endpoint(system: str) -> dict[str, str] | None:
+    """A real REST endpoint from dlt config/secrets (env ``SOURCES__<SYSTEM>__BASE_URL`` and
+    ``SOURCES__<SYSTEM>__ACCESS_TOKEN``, or ``.dlt/*.toml``), or None."""
+    base_url = dlt.config.get(f"sources.{system}.base_url", str)
+    if not base_url:
+        return None
+    token = dlt.secrets.get(f"sources.{system}.access_token", str)
+    return {"base_url": base_url, "access_token": token or ""}
+
+
+def _configured(key: str) -> str | None:
+    value = dlt.config.get(key, str)
+    return value or None
+
+
+def make_source(system: str, sources_dir: Path, endpoints: Mapping[str, Any] | None = None):
+    """The configured dlt source of ``system``.
+
+    Real endpoints/URLs from dlt config win; otherwise REST systems use ``endpoints``
+    (from ``sandbox_endpoints``) and file/SQL systems read the sandbox under
+    ``sources_dir``. Resource and table names never depend on a running server.
+    """
+    _check(system)
+    factory = _SOURCES[system]
+    if system in REST_SYSTEMS:
+        endpoint = (endpoints or {}).get(system) or configured_endpoint(system)
+        endpoint = endpoint or UNSTARTED_SANDBOX
+        return factory(base_url=endpoint["base_url"], access_token=endpoint["access_token"])
+    if system == "pos":
+        default = f"sqlite:///{(Path(sources_dir) / 'pos' / 'pos.sqlite').resolve()}"
+        secret = dlt.secrets.get("sources.pos.credentials", str)
+        return factory(credentials=secret or default)
+    bucket = _configured(f"sources.{system}.bucket_url") or local_bucket(sources_dir, system)
+    return factory(bucket_url=bucket)
+
+
+def default_pipelines_dir(warehouse_path: Path) -> Path:
+    # Pipeline state belongs with its warehouse: in the default layout this is
+    # OMNI_DATA_DIR/dlt_pipelines, so each data dir keeps its own cursors.
+    return Path(warehouse_path).resolve().parent / "dlt_pipelines"
+
+
+def make_pipeline(
+    system: str, warehouse_path: Path, pipelines_dir: Path | None = None
+) -> dlt.Pipeline:
+    _check(system)
+    # Also in .dlt/config.toml; set here so it holds when run from another directory.
+    dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
+    pipelines_dir = Path(pipelines_dir or default_pipelines_dir(warehouse_path))
+    pipelines_dir.mkdir(parents=True, exist_ok=True)
+    return dlt.pipeline(
+        pipeline_name=f"omni_{system}",
+        destination=dlt.destinations.duckdb(str(Path(warehouse_path).resolve())),
+        dataset_name=dataset_name(system),
+        pipelines_dir=str(pipelines_dir),
+    )
+
+
+def _fault_rate() -> float:
+    return float(os.environ.get("OMNI_SANDBOX_FAULT_RATE", "0") or 0)
+
+
+@contextmanager
+def sandbox_endpoints(
+    sources_dir: Path, fault_rate: float | None = None
+) -> Iterator[dict[str, dict[str, str]]]:
+    """Endpoints of the REST systems: the configured ones, else a sandbox server serving
+    ``sources_dir`` for as long as the context is open."""
+    configured = {system: configured_endpoint(system) for system in REST_SYSTEMS}
+    if all(configured.values()):
+        yield configured  # type: ignore[misc]
+        return
+    from ingestion.sandbox import SandboxServer
+    from ingestion.sandbox.server import CRM_TOKEN, SHOP_TOKEN
+
+    rate = _fault_rate() if fault_rate is None else fault_rate
+    tokens = {"crm": CRM_TOKEN, "ecommerce": SHOP_TOKEN}
+    with SandboxServer(Path(sources_dir), port=0, fault_rate=rate) as server:
+        endpoints = {}
+        for system in REST_SYSTEMS:
+            if configured[system]:
+                endpoints[system] = configured[system]
+                continue
+            log.info(
+                "No %s endpoint configured: using the sandbox API at %s (fault rate %.2f)",
+                system,
+                server.base_url,
+                rate,
+            )
+            endpoints[system] = {"base_url": server.base_url, "access_token": tokens[system]}
+        yield endpoints
+
+
+def record_run(
+    system: str, pipeline: dlt.Pipeline, warehouse_path: Path, pipelines_dir: Path | None = None
+) -> list[dict[str, Any]]:
+    """Reconcile the pipeline's last run and append it to ``raw_audit.load_reconciliation``."""
+    rows = reconcile(system, pipeline, RESOURCES[system])
+    record(rows, warehouse_path, Path(pipelines_dir or default_pipelines_dir(warehouse_path)))
+    return rows
+
+
+def run_system(
+    system: str,
+    sources_dir: Path,
+    warehouse_path: Path,
+    endpoints: Mapping[str, Any] | None = None,
+    full_refresh: bool = False,
+    pipelines_dir: Path | None = None,
+) -> list[dict[str, Any]]:
+    """Load one system into ``raw_<system>`` and return its reconciliation rows."""
+    started = time.monotonic()
+    pipeline = make_pipeline(system, warehouse_path, pipelines_dir)
+    source = make_source(system, sources_dir, endpoints)
+    pipeline.run(source, refresh="drop_sources" if full_refresh else None)
+    rows = record_run(system, pipeline, warehouse_path, pipelines_dir)
+    totals = {k: sum(r[k] for r in rows) for k in ("received", "loaded", "quarantined")}
+    log.info(
+        "Ingested %-11s into %s: received %d, loaded %d, quarantined %d in %.1fs%s",
+        system,
+        dataset_name(system),
+        totals["received"],
+        totals["loaded"],
+        totals["quarantined"],
+        time.monotonic() - started,
+        " (full refresh)" if full_refresh else "",
+    )
+    for row in rows:
+        if row["quarantined"]:
+            log.warning(
+                "%s.%s: %d record(s) quarantined, see %s._quarantine (load %s)",
+                system,
+                row["resource"],
+                row["quarantined"],
+                dataset_name(system),
+                row["load_id"],
+            )
+    return rows
+
+
+def run_ingestion(
+    sources_dir: Path,
+    warehouse_path: Path,
+    systems: tuple[str, ...] | list[str] = SYSTEMS,
+    full_refresh: bool = False,
+) -> list[dict[str, Any]]:
+    """Run every system's pipeline; one reconciliation row per system and resource."""
+    for system in systems:
+        _check(system)
+    rows: list[dict[str, Any]] = []
+    needs_api = any(s in REST_SYSTEMS for s in systems)
+    with sandbox_endpoints(sources_dir) if needs_api else _no_endpoints() as endpoints:
+        for system in systems:
+            rows.extend(run_system(system, sources_dir, warehouse_path, endpoints, full_refresh))
+    return rows
+
+
+@contextmanager
+def _no_endpoints() -> Iterator[dict[str, dict[str, str]]]:
+    yield {}

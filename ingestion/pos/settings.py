@@ -1,0 +1,102 @@
+"""POS tables, their keys and record contracts (SOURCES.md, POS).
+
+Timestamps are the till's naive local time (Europe/Madrid) and stay naive in the warehouse.
+"""
+
+from ingestion.contracts import Column, Contract, day, integer, money, text
+
+DEFAULT_LAG_DAYS = 3.0
+
+
+def local_ts(name: str, required: bool = False) -> Column:
+    return Column(name, "timestamp", required, timezone=False)
+
+
+CONTRACTS = {
+    "stores": Contract(
+        "stores",
+        ("store_id",),
+        (
+            text("store_id", required=True),
+            text("name"),
+            text("city"),
+            text("province"),
+            text("phone"),
+            day("opened_on"),
+            local_ts("updated_at", required=True),
+        ),
+    ),
+    "transactions": Contract(
+        "transactions",
+        ("transaction_id",),
+        (
+            text("transaction_id", required=True),
+            text("store_id", required=True),
+            local_ts("occurred_at", required=True),
+            text("loyalty_card"),
+            text("phone_typed"),
+            text("receipt_email"),
+            text("card_fingerprint"),
+            text("payment_method"),
+            money("total_amount", required=True),
+            text("staff_id"),
+            local_ts("updated_at", required=True),
+        ),
+    ),
+    "transaction_lines": Contract(
+        "transaction_lines",
+        ("transaction_id", "line_no"),
+        (
+            text("transaction_id", required=True),
+            integer("line_no", required=True),
+            text("sku"),
+            integer("quantity"),
+            money("unit_price"),
+            money("line_amount"),
+        ),
+    ),
+    "returns": Contract(
+        "returns",
+        ("return_id",),
+        (
+            text("return_id", required=True),
+            text("store_id"),
+            local_ts("returned_at"),
+            text("original_transaction_id"),
+            text("original_order_id"),
+            text("sku"),
+            integer("quantity"),
+            money("refund_amount"),
+            local_ts("updated_at", required=True),
+        ),
+    ),
+    "pickups": Contract(
+        "pickups",
+        ("pickup_id",),
+        (
+            text("pickup_id", required=True),
+            text("order_id"),
+            text("store_id"),
+            local_ts("ready_at"),
+            local_ts("picked_up_at"),
+            text("status"),
+            local_ts("updated_at", required=True),
+        ),
+    ),
+    "inventory_daily": Contract(
+        "inventory_daily",
+        ("snapshot_date", "store_id", "sku"),
+        (
+            day("snapshot_date", required=True),
+            text("store_id", required=True),
+            text("sku", required=True),
+            integer("on_hand"),
+            local_ts("updated_at", required=True),
+        ),
+    ),
+}
+
+RESOURCES = tuple(CONTRACTS)
+
+# transaction_lines has no updated_at: it is re-read in full and merged on its key.
+INCREMENTAL_CURSOR = {name: "updated_at" for name in RESOURCES if name != "transaction_lines"}

@@ -1,0 +1,241 @@
+"""Nothing is dropped silently: records that cannot be loaded go to ``<dataset>._quarantine``.
+
+Quarantined rows travel in the same dlt load package as the good rows (a table variant of
+the resource), so they commit or fail together with the data they were rejected from.
+Every resource also counts what it received and what it rejected in dlt's custom resource
+metrics; ``ingestion.reconciliation`` turns those into the audit trail after the load.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import dlt
+import pyarrow as pa
+import pyarrow.compute as pc
+from dlt.common import json
+from dlt.extract.items_transform import ItemTransform
+
+from ingestion.contracts import Contract, ContractViolation, as_timestamp
+
+QUARANTINE_TABLE = "_quarantine"
+
+QUARANTINE_COLUMNS = {
+    "resource": {"name": "resource", "data_type": "text", "nullable": False},
+    "reason": {"name": "reason", "data_type": "text", "nullable": False},
+    "payload": {"name": "payload", "data_type": "text"},
+    "load_id": {"name": "load_id", "data_type": "text", "nullable": False},
+    "quarantined_at": {"name": "quarantined_at", "data_type": "timestamp", "nullable": False},
+}
+
+# Append-only and keyless, whatever the resource it was rejected from merges on.
+_QUARANTINE_HINT_ARGS: dict[str, Any] = {
+    "table_name": QUARANTINE_TABLE,
+    "write_disposition": "append",
+    "primary_key": [],
+    "merge_key": [],
+    "columns": QUARANTINE_COLUMNS,
+}
+_QUARANTINE_HINTS = dlt.mark.make_hints(**_QUARANTINE_HINT_ARGS)
+
+
+def current_load_id() -> str:
+    return dlt.current.load_package_state()["load_id"]
+
+
+def payload_text(payload: Any) -> str:
+    """The rejected input as JSON text, lossless enough to replay or inspect by hand."""
+    if isinstance(payload, bytes):
+        # Undecodable input keeps its bytes visible as escapes instead of being lost.
+        return json.dumps({"raw": payload.decode("utf-8", errors="backslashreplace")})
+    if isinstance(payload, str):
+        return json.dumps({"raw": payload})
+    try:
+        return json.dumps(payload)
+    except TypeError:
+        return json.dumps({"raw": repr(payload)})
+
+
+def quarantine_rows(resource: str, rejected: list[tuple[str, Any]]) -> Any:
+    """Mark (reason, payload) pairs for the quarantine table of the current dataset."""
+    load_id = current_load_id()
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "resource": resource,
+            "reason": reason,
+            "payload": payload_text(payload),
+            "load_id": load_id,
+            "quarantined_at": now,
+        }
+        for reason, payload in rejected
+    ]
+    return dlt.mark.with_hints(rows, _QUARANTINE_HINTS, create_table_variant=True)
+
+
+def count(metrics: dict[str, Any], received: int = 0, quarantined: int = 0) -> None:
+    """Add to the per-load counters kept in a resource's custom metrics.
+
+    Counters are keyed by load id so that a source object extracted twice (as Dagster may
+    do) never carries counts from an earlier load into the next one.
+    """
+    load_id = current_load_id()
+    if metrics.get("load_id") != load_id:
+        metrics.clear()
+        metrics.update(load_id=load_id, received=0, quarantined=0)
+    metrics["received"] += received
+    metrics["quarantined"] += quarantined
+
+
+def split_records(
+    contract: Contract, records: list[Any]
+) -> tuple[list[dict[str, Any]], list[tuple[str, Any]]]:
+    good: list[dict[str, Any]] = []
+    bad: list[tuple[str, Any]] = []
+    for record in records:
+        try:
+            good.append(contract.check(record))
+        except ContractViolation as exc:
+            bad.append((f"contract: {exc}", record))
+    return good, bad
+
+
+def split_arrow(contract: Contract, table: pa.Table) -> tuple[pa.Table, list[tuple[str, Any]]]:
+    """Arrow batches are typed already; only missing keys and required fields can be wrong."""
+    required = [*contract.primary_key, *(c.name for c in contract.columns if c.required)]
+    bad_mask = None
+    for name in dict.fromkeys(required):
+        if name not in table.column_names:
+            missing = pa.array([True] * table.num_rows)
+        else:
+            missing = pc.is_null(table[name])
+        bad_mask = missing if bad_mask is None else pc.or_(bad_mask, missing)
+    reasons = []
+    if bad_mask is not None and pc.any(bad_mask).as_py():
+        for row in table.filter(bad_mask).to_pylist():
+            absent = next(n for n in dict.fromkeys(required) if row.get(n) is None)
+            kind = "primary key" if absent in contract.primary_key else "required field"
+            reasons.append((f"contract: missing {kind} `{absent}`", row))
+        table = table.filter(pc.invert(bad_mask))
+    return _keys_not_null(table, contract.primary_key), reasons
+
+
+def _keys_not_null(table: pa.Table, keys: tuple[str, ...]) -> pa.Table:
+    # The keys hold no nulls any more; saying so keeps Arrow's schema in line with dlt's.
+    fields = [f.with_nullable(False) if f.name in keys else f for f in table.schema]
+    return table.cast(pa.schema(fields, metadata=table.schema.metadata))
+
+
+def _is_quarantine(meta: Any) -> bool:
+    hints = getattr(meta, "hints", None)
+    return bool(hints) and hints.get("table_name") == QUARANTINE_TABLE
+
+
+class CursorGuardStep(ItemTransform[Any, dict[str, Any]]):
+    """Pipe step before dlt's incremental step: a record whose cursor is not a timestamp
+    would corrupt the incremental state (a string like "n/a" sorts after every date), so
+    it is quarantined before dlt compares it."""
+
+    placement_affinity: ClassVar[float] = 0.5
+
+    def __init__(self, validator: ValidateStep, cursor: str = "updated_at") -> None:
+        super().__init__(lambda item: item)
+        self.contract = validator.contract
+        self.cursor = cursor
+        # One set of counters per resource: dlt merges step metrics key by key, so two
+        # steps with their own "received" would overwrite each other.
+        self._custom_metrics = validator.custom_metrics
+
+    def _bad_cursor(self, record: Any) -> str | None:
+        if not isinstance(record, dict):
+            return f"contract: expected a JSON object, got {type(record).__name__}"
+        value = record.get(self.cursor)
+        if value is None:
+            return f"contract: missing required field `{self.cursor}`"
+        try:
+            as_timestamp(value)
+        except ContractViolation as exc:
+            return f"contract: field `{self.cursor}`: {exc}"
+        return None
+
+    def __call__(self, item: Any, meta: Any = None) -> Iterator[Any]:
+        if isinstance(item, pa.Table | pa.RecordBatch) or _is_quarantine(meta):
+            yield item
+            return
+        records = item if isinstance(item, list) else [item]
+        good, bad = [], []
+        for record in records:
+            reason = self._bad_cursor(record)
+            if reason:
+                bad.append((reason, record))
+            else:
+                good.append(record)
+        if bad:
+            count(self._custom_metrics, received=len(bad), quarantined=len(bad))
+            yield quarantine_rows(self.contract.resource, bad)
+        if good:
+            yield good
+
+
+class ValidateStep(ItemTransform[Any, dict[str, Any]]):
+    """Pipe step that splits each page into loadable rows and quarantined rows.
+
+    It sits after dlt's incremental step (which has affinity 1) so that "received" counts
+    only the records this load actually takes, and before ``add_limit`` (1.1).
+    """
+
+    placement_affinity: ClassVar[float] = 1.05
+
+    def __init__(self, contract: Contract) -> None:
+        super().__init__(lambda item: item)
+        self.contract = contract
+
+    def __call__(self, item: Any, meta: Any = None) -> Iterator[Any]:
+        if _is_quarantine(meta):
+            # Already rejected upstream (and counted there): pass on to the quarantine table.
+            yield dlt.mark.with_hints(item, _QUARANTINE_HINTS, create_table_variant=True)
+            return
+        if isinstance(item, pa.RecordBatch):
+            item = pa.Table.from_batches([item])
+        if isinstance(item, pa.Table):
+            good, bad = split_arrow(self.contract, item)
+            received = item.num_rows
+        else:
+            records = item if isinstance(item, list) else [item]
+            good, bad = split_records(self.contract, records)
+            received = len(records)
+        count(self._custom_metrics, received=received, quarantined=len(bad))
+        if (good.num_rows if isinstance(good, pa.Table) else len(good)) > 0:
+            yield good
+        if bad:
+            yield quarantine_rows(self.contract.resource, bad)
+
+
+def with_quarantine_table(resource: Any) -> Any:
+    """Declare the quarantine table variant before any other hint of the resource.
+
+    dlt starts a new variant from the resource's current hints; declared first, it inherits
+    none of the contract's columns, keys or incremental cursor.
+    """
+    resource.apply_hints(**_QUARANTINE_HINT_ARGS, create_table_variant=True)
+    return resource
+
+
+def with_validation(
+    resource: Any, contract: Contract, step: bool = True, cursor_guard: str | None = None
+) -> Any:
+    """Attach the contract to a dlt resource: quarantine variant, column hints and (unless the
+    resource validates while reading, like the file readers) the validation step, plus a
+    guard on the incremental ``cursor_guard`` column when given."""
+    with_quarantine_table(resource)
+    resource.apply_hints(columns=contract.column_hints())
+    if contract.nested:
+        resource.apply_hints(nested_hints=contract.nested_hints())
+    if step:
+        validator = ValidateStep(contract)
+        resource.add_step(validator)
+        if cursor_guard:
+            resource.add_step(CursorGuardStep(validator, cursor_guard))
+    return resource

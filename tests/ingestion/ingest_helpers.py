@@ -1,0 +1,86 @@
+"""Reading the raw warehouse in tests: rows by value, keys, counts, the sandbox's truth."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from ingestion.pipelines import CONTRACTS, RESOURCES, SYSTEMS, dataset_name
+
+ALL = [(system, resource) for system in SYSTEMS for resource in RESOURCES[system]]
+
+PRIMARY_KEYS = {
+    (system, name): contract.primary_key
+    for system, contracts in CONTRACTS.items()
+    for name, contract in contracts.items()
+}
+
+
+@dataclass
+class Load:
+    sources: Path
+    warehouse: Path
+    rows: list[dict[str, Any]]
+    tables: dict[str, list[tuple]]
+
+
+def table_rows(warehouse: Path) -> dict[str, list[tuple]]:
+    """Every raw table's rows without dlt bookkeeping columns, sorted: comparable by value."""
+    out: dict[str, list[tuple]] = {}
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for system in SYSTEMS:
+            dataset = dataset_name(system)
+            tables = con.execute(
+                "select table_name from information_schema.tables where table_schema = ? "
+                "and table_name not like '\\_dlt%' escape '\\' and table_name <> '_quarantine'",
+                [dataset],
+            ).fetchall()
+            for (table,) in tables:
+                cols = [
+                    c
+                    for (c,) in con.execute(
+                        "select column_name from information_schema.columns "
+                        "where table_schema = ? and table_name = ? order by ordinal_position",
+                        [dataset, table],
+                    ).fetchall()
+                    if not c.startswith("_dlt")
+                ]
+                select = ", ".join(f'"{c}"' for c in cols)
+                out[f"{dataset}.{table}"] = con.execute(
+                    f'select {select} from {dataset}."{table}" order by all'
+                ).fetchall()
+    return out
+
+
+def query(warehouse: Path, sql: str, *params: Any) -> list[tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(sql, list(params)).fetchall()
+
+
+def distinct_keys(warehouse: Path, system: str, resource: str) -> tuple[int, int]:
+    keys = ", ".join(PRIMARY_KEYS[(system, resource)])
+    return query(
+        warehouse,
+        f"select count(*), count(distinct ({keys})) from {dataset_name(system)}.{resource}",
+    )[0]
+
+
+def truth_counts(world: Path) -> dict[tuple[str, str], int]:
+    """Row counts per (system, entity) from the sandbox's own manifest."""
+    manifest = json.loads((world / "_truth" / "manifest.json").read_text())
+    return {
+        (system, entity): int(n)
+        for system, entities in manifest["row_counts"].items()
+        for entity, n in entities.items()
+    }
+
+
+def copy_load(load: Load, dest: Path) -> Path:
+    """A copy of a loaded warehouse together with its dlt pipeline state."""
+    shutil.copytree(load.warehouse.parent, dest)
+    return dest / load.warehouse.name
