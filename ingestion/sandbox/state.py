@@ -1,0 +1,177 @@
+"""The persistent state of a sandbox world, so ``advance`` continues the same world.
+
+Lives in ``DIR/_world/``: the people (with their current consents, loyalty points...), stores,
+products, id counters, stock levels, the generator's own ledger of orders and money movements
+(the source of the revenue truth) and the queue of record versions not yet visible.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .records import Version
+
+COUNTERS = (
+    "ticket",
+    "order",
+    "checkout",
+    "session",
+    "event",
+    "conversation",
+    "message",
+    "delivery",
+    "delivery_event",
+    "return",
+    "pickup",
+    "refund",
+    "line",
+    "household",
+    "window",
+)
+
+
+def as_objects(df: pd.DataFrame) -> pd.DataFrame:
+    """Text columns as plain Python objects with ``None`` for missing.
+
+    pandas 3 turns text into its ``str`` dtype where a missing value is NaN; the simulation
+    tests identifiers with ``is None`` and hands them to JSON, so it wants real ``None``.
+    """
+    for c in df.columns:
+        if df[c].dtype == object or pd.api.types.is_string_dtype(df[c].dtype):
+            df[c] = pd.Series(
+                df[c].to_numpy(dtype=object, na_value=None), dtype=object, index=df.index
+            )
+    return df
+
+
+def write_parquet(df: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    pq.write_table(table, path, compression="zstd")
+
+
+@dataclass
+class WorldState:
+    args: dict
+    start: date
+    end: date  # exclusive: the world has happened up to (not including) this day
+    people: pd.DataFrame
+    stores: pd.DataFrame
+    products: pd.DataFrame
+    store_stock: np.ndarray  # (stores, products) on hand
+    online_stock: np.ndarray  # (products,) in the online warehouse
+    counters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
+    file_parts: dict[str, int] = field(default_factory=dict)  # rows written per file entity
+
+    def next_ids(self, name: str, n: int) -> np.ndarray:
+        first = self.counters[name]
+        self.counters[name] = first + n
+        return np.arange(first, first + n)
+
+    # -- persistence -------------------------------------------------------------------
+    @staticmethod
+    def world_dir(out: Path) -> Path:
+        return out / "_world"
+
+    def save(self, out: Path) -> None:
+        wd = self.world_dir(out)
+        wd.mkdir(parents=True, exist_ok=True)
+        write_parquet(self.people, wd / "people.parquet")
+        write_parquet(self.stores, wd / "stores.parquet")
+        write_parquet(self.products, wd / "products.parquet")
+        np.save(wd / "store_stock.npy", self.store_stock)
+        np.save(wd / "online_stock.npy", self.online_stock)
+        meta = {
+            "args": self.args,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "counters": self.counters,
+            "file_parts": self.file_parts,
+        }
+        (wd / "state.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+
+    @classmethod
+    def load(cls, out: Path) -> WorldState:
+        wd = cls.world_dir(out)
+        if not (wd / "state.json").exists():
+            raise FileNotFoundError(f"{out} holds no sandbox world; run `omni sandbox generate`")
+        meta = json.loads((wd / "state.json").read_text())
+        return cls(
+            args=meta["args"],
+            start=date.fromisoformat(meta["start"]),
+            end=date.fromisoformat(meta["end"]),
+            people=as_objects(pq.read_table(wd / "people.parquet").to_pandas()),
+            stores=as_objects(pq.read_table(wd / "stores.parquet").to_pandas()),
+            products=as_objects(pq.read_table(wd / "products.parquet").to_pandas()),
+            store_stock=np.load(wd / "store_stock.npy"),
+            online_stock=np.load(wd / "online_stock.npy"),
+            counters=meta["counters"],
+            file_parts=meta["file_parts"],
+        )
+
+
+class PendingQueue:
+    """Record versions that become visible after the world's current end."""
+
+    def __init__(self, out: Path):
+        self.path = WorldState.world_dir(out) / "pending.sqlite"
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(self.path)
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS pending (system TEXT, entity TEXT, visible_at TEXT,"
+            " key TEXT, doc TEXT, person_id TEXT)"
+        )
+        return con
+
+    def pop_all(self) -> dict[tuple[str, str], list[Version]]:
+        con = self._connect()
+        rows = con.execute(
+            "SELECT system, entity, visible_at, key, doc, person_id FROM pending ORDER BY rowid"
+        ).fetchall()
+        con.execute("DELETE FROM pending")
+        con.commit()
+        con.close()
+        out: dict[tuple[str, str], list[Version]] = {}
+        for system, entity, visible_at, key, doc, person in rows:
+            out.setdefault((system, entity), []).append(
+                Version(visible_at, key, orjson.loads(doc), person)
+            )
+        return out
+
+    def push(self, items: list[tuple[str, str, Version]]) -> None:
+        con = self._connect()
+        con.executemany(
+            "INSERT INTO pending VALUES (?, ?, ?, ?, ?, ?)",
+            [(s, e, v.visible_at, v.key, orjson.dumps(v.doc), v.person_id) for s, e, v in items],
+        )
+        con.commit()
+        con.execute("VACUUM")
+        con.close()
+
+
+class Ledger:
+    """The generator's own books: every order, money adjustment and pickup, as it happened."""
+
+    def __init__(self, out: Path):
+        self.dir = WorldState.world_dir(out) / "ledger"
+
+    def append(self, name: str, window: int, df: pd.DataFrame) -> None:
+        write_parquet(df, self.dir / f"{name}-{window:04d}.parquet")
+
+    def read(self, name: str) -> pd.DataFrame:
+        files = sorted(self.dir.glob(f"{name}-*.parquet"))
+        if not files:
+            return pd.DataFrame()
+        return pd.concat([pq.read_table(f).to_pandas() for f in files], ignore_index=True)
