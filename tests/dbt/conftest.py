@@ -5,6 +5,8 @@ Session-scoped: generating, ingesting and `dbt build` happen once for all dbt te
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from dbt_world import WORLD, BuiltWorld, run_dbt
 
@@ -22,3 +24,29 @@ def built_world(tmp_path_factory: pytest.TempPathFactory) -> BuiltWorld:
     result = run_dbt(data_dir, "build")
     assert result.returncode == 0, f"dbt build failed:\n{result.stdout[-8000:]}"
     return BuiltWorld(sources=sources, warehouse=warehouse, dbt_log=result.stdout)
+
+
+@pytest.fixture(scope="session")
+def advanced_world(built_world: BuiltWorld, tmp_path_factory: pytest.TempPathFactory):
+    """The built world moved three days on and rebuilt incrementally, and a copy of that
+    warehouse where fct_touchpoints was rebuilt from scratch."""
+    from ingestion.pipelines import run_ingestion
+    from ingestion.sandbox import advance
+
+    incremental = tmp_path_factory.mktemp("incremental")
+    shutil.copytree(built_world.sources, incremental / "sources")
+    shutil.copy(built_world.warehouse, incremental / "warehouse.duckdb")
+    advance(incremental / "sources", 3)
+    run_ingestion(incremental / "sources", incremental / "warehouse.duckdb")
+    for step in (("snapshot",), ("run", "-s", "+fct_journeys", "kpi_inventory_availability")):
+        result = run_dbt(incremental, *step)
+        assert result.returncode == 0, result.stdout[-4000:]
+
+    full = tmp_path_factory.mktemp("full_refresh")
+    shutil.copy(incremental / "warehouse.duckdb", full / "warehouse.duckdb")
+    result = run_dbt(full, "run", "-s", "fct_touchpoints+", "--full-refresh")
+    assert result.returncode == 0, result.stdout[-4000:]
+    return (
+        BuiltWorld(incremental / "sources", incremental / "warehouse.duckdb", ""),
+        BuiltWorld(incremental / "sources", full / "warehouse.duckdb", ""),
+    )

@@ -6,12 +6,14 @@ POS SQLite database, the REST systems' document stores, `_truth/`), never from t
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,7 +22,11 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parents[2]
 DBT_PROJECT = REPO / "dbt_project"
-WORLD = {"customers": 800, "days": 28, "seed": 11}
+# Four weeks across a month boundary, so that retention has a month 1 to measure.
+WORLD = {"customers": 800, "days": 28, "seed": 11, "start": date(2025, 9, 16)}
+# A churn window that fits in four weeks; the default (90 days) would leave every
+# outcome pending in this world. Every dbt call of the tests uses the same vars.
+DBT_VARS = {"churn_window_days": 7}
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,15 @@ class BuiltWorld:
     def shop_docs(self, entity: str) -> list[dict]:
         return self.docs("ecommerce", entity)
 
+    def file_records(self, system: str, prefix: str) -> list[dict]:
+        """Every record of a file-based system (`clickstream`/`events`,
+        `messaging`/`conversations`, …) straight from its gzip JSON-lines partitions."""
+        records = []
+        for path in sorted((self.sources / system).rglob(f"{prefix}-*.jsonl.gz")):
+            with gzip.open(path, "rt") as lines:
+                records.extend(json.loads(line) for line in lines)
+        return records
+
 
 def run_dbt(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
     env = {
@@ -66,8 +81,9 @@ def run_dbt(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
     dbt = Path(sys.executable).parent / "dbt"
     # Own target and log paths: the orchestration runs the same project at the same time.
     paths = ["--target-path", str(data_dir / "target"), "--log-path", str(data_dir / "logs")]
+    dbt_vars = ["--vars", json.dumps(DBT_VARS)]
     return subprocess.run(
-        [str(dbt), *args, "--project-dir", str(DBT_PROJECT), *paths],
+        [str(dbt), *args, "--project-dir", str(DBT_PROJECT), *paths, *dbt_vars],
         cwd=DBT_PROJECT,
         env=env,
         capture_output=True,

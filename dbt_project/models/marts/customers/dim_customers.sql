@@ -1,11 +1,5 @@
-{#- One row per resolved person. Segments by where the customer bought (net of nothing:
-    a cancelled order still shows the channel was used, but is not counted here):
-    - single: bought in one channel only;
-    - multi: bought in two or more channels, all digital (web, app, phone, whatsapp)
-      or otherwise never crossing between shop and digital;
-    - cross: bought both in a store and in exactly one digital channel;
-    - omni: bought in a store and in two or more digital channels.
-    Null when the customer has not bought anything yet (a lead, a subscriber). -#}
+{#- One row per resolved person. `channel_segment` is defined from the customer's journeys
+    (fct_journeys; the definition is in the YAML beside this model). -#}
 with
 
 golden as (
@@ -37,6 +31,28 @@ purchases as (
 
 ),
 
+journeys as (
+
+    select
+        customer_id,
+        count(*) as journeys_count,
+        max(case when is_channel_switch then 1 else 0 end) as has_switched_channel
+    from {{ ref('fct_journeys') }}
+    group by customer_id
+
+),
+
+journey_channels as (
+
+    select
+        customer_id,
+        count(distinct channel) as journey_channels_count
+    from {{ ref('fct_touchpoints') }}
+    where journey_id is not null
+    group by customer_id
+
+),
+
 final as (
 
     select
@@ -54,16 +70,26 @@ final as (
         cast(coalesce(purchases.net_revenue, 0) as decimal(18, 2)) as net_revenue,
         coalesce(purchases.channels_purchased, 0) as channels_purchased,
         case
-            when purchases.channels_purchased is null then null
-            when purchases.channels_purchased = 1 then 'single'
-            when purchases.has_bought_in_store = 0 then 'multi'
-            when purchases.digital_channels = 1 then 'cross'
-            else 'omni'
+            when journeys.journeys_count is null then null
+            when
+                journeys.has_switched_channel = 1
+                and purchases.has_bought_in_store = 1
+                and purchases.digital_channels >= 1
+                then 'omni'
+            when journeys.has_switched_channel = 1 then 'cross'
+            when journey_channels.journey_channels_count > 1 then 'multi'
+            else 'single'
         end as channel_segment,
-        golden.source_records
+        golden.source_records,
+        coalesce(journeys.journeys_count, 0) as journeys_count,
+        coalesce(journey_channels.journey_channels_count, 0) as journey_channels_count
     from golden
     left join purchases
         on golden.customer_id = purchases.customer_id
+    left join journeys
+        on golden.customer_id = journeys.customer_id
+    left join journey_channels
+        on golden.customer_id = journey_channels.customer_id
 
 )
 

@@ -20,7 +20,22 @@ orders as (
 
 touchpoints as (
 
-    select * from {{ ref('int_customer_touchpoints_unioned') }}
+    -- The channel of every journey touchpoint, and the campaign's channel that brought a visit.
+    select
+        customer_id,
+        occurred_at,
+        channel
+    from {{ ref('fct_touchpoints') }}
+    where customer_id is not null and is_in_journey
+
+    union all
+
+    select
+        customer_id,
+        occurred_at,
+        campaign_channel as channel
+    from {{ ref('fct_touchpoints') }}
+    where customer_id is not null and is_in_journey and campaign_channel is not null
 
 ),
 
