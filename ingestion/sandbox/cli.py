@@ -41,29 +41,18 @@ def _generate(args: argparse.Namespace) -> int:
     from . import generate
     from .tpcds import ProfileUnavailable
 
-    if args.profile == "tpcds":
-        try:
-            generate(
-                Path(args.out),
-                args.customers,
-                args.days,
-                args.seed,
-                args.start,
-                "tpcds",
-                args.scale,
-            )
-        except ProfileUnavailable as exc:
-            args.parser.error(str(exc))
-
-    manifest = generate(
-        Path(args.out),
-        customers=args.customers,
-        days=args.days,
-        seed=args.seed,
-        start=args.start,
-        profile=args.profile,
-        scale=args.scale,
-    )
+    try:
+        manifest = generate(
+            Path(args.out),
+            customers=args.customers,
+            days=args.days,
+            seed=args.seed,
+            start=args.start,
+            profile=args.profile,
+            scale=args.scale,
+        )
+    except (ProfileUnavailable, ValueError) as exc:
+        args.parser.error(str(exc))
     print(json.dumps(_summary(manifest), indent=2))
     return 0
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from . import pos_db
 from .mess import mess_emails, mess_phones
 from .params import WorldParams
 from .records import Batch
@@ -56,6 +57,33 @@ def store_hours(rng: np.random.Generator, days: np.ndarray) -> np.ndarray:
 
 def _money(x: float) -> str:
     return f"{x:.2f}"
+
+
+def _ticket_rows(batch: Batch, tx: list[tuple], is_store, keys, n_lines, line_off, line_skus,
+                 line_qty, unit, amount) -> None:  # fmt: skip
+    """Store tickets and their lines go straight to the POS as columns: they never change."""
+    if not tx:
+        return
+    cols = [list(c) for c in zip(*tx, strict=True)]
+    batch.add_pos_columns("transactions", pos_db.COLUMNS["transactions"], cols[:-1])
+    batch.truth.append(("pos", "transactions", cols[0], cols[-1]))
+    store = np.flatnonzero(is_store)
+    counts = n_lines[store]
+    within = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    li = np.repeat(line_off[store], counts) + within
+    line_no = within + 1
+    batch.add_pos_columns(
+        "transaction_lines",
+        pos_db.COLUMNS["transaction_lines"],
+        [
+            np.repeat(keys[store], counts).tolist(),
+            line_no.tolist(),
+            line_skus[li].tolist(),
+            line_qty[li].tolist(),
+            unit[li].tolist(),
+            amount[li].tolist(),
+        ],
+    )
 
 
 def build_purchases(
@@ -164,15 +192,8 @@ def build_purchases(
     )
     anon = np.where(np.isin(it.channel, ["web", "app"]), anon, None)
 
-    tx, lines_rows, returns, pickups, ledger_orders, ledger_adj, ledger_pick = (
-        [],
-        [],
-        [],
-        [],
-        [],
-        [],
-        [],
-    )
+    tx: list[tuple] = []
+    returns, pickups, ledger_orders, ledger_adj, ledger_pick = [], [], [], [], []
     cancelled = np.zeros(n, dtype=bool)
     skus_out: list[list[int]] = []
     person_ids = pcol["person_id"][it.person]
@@ -210,42 +231,9 @@ def build_purchases(
             if method != "cash" and r_anon[i] >= mess.anonymous_ticket:
                 fp = pcol["card_fp"][it.person[i]]
             tkey = keys[i]
-            tx.append(
-                (
-                    ts_iso[i],
-                    tkey,
-                    {
-                        "transaction_id": tkey,
-                        "store_id": sid,
-                        "occurred_at": ts_local[i],
-                        "loyalty_card": card,
-                        "phone_typed": phone,
-                        "receipt_email": email,
-                        "card_fingerprint": fp,
-                        "payment_method": method,
-                        "total_amount": gross,
-                        "staff_id": f"{sid}-E{staff[i]:02d}",
-                        "updated_at": ts_local[i],
-                    },
-                    pid,
-                )
-            )
-            for k, li in enumerate(range(sl.start, sl.stop)):
-                lines_rows.append(
-                    (
-                        ts_iso[i],
-                        f"{tkey}|{k + 1}",
-                        {
-                            "transaction_id": tkey,
-                            "line_no": k + 1,
-                            "sku": skus[line_sku[li]],
-                            "quantity": int(line_qty[li]),
-                            "unit_price": float(unit[li]),
-                            "line_amount": float(amount[li]),
-                        },
-                        None,
-                    )
-                )
+            # Column order of pos_db.COLUMNS["transactions"].
+            tx.append((tkey, sid, ts_local[i], card, phone, email, fp, method, gross,
+                       f"{sid}-E{staff[i]:02d}", ts_local[i], pid))  # fmt: skip
             ledger_orders.append((tkey, pid, "store", "in_store", sid, ts_iso[i], gross, None))
             if r_ret[i] < beh.store_return_share:
                 li = sl.start + int(u[i, 6] * (sl.stop - sl.start))
@@ -444,10 +432,8 @@ def build_purchases(
         for vis, d in versions:
             batch.add("ecommerce", "orders", vis, okey, d, pid)
 
-    for vis, key, doc, pid in tx:
-        batch.add("pos", "transactions", vis, key, doc, pid)
-    for vis, key, doc, pid in lines_rows:
-        batch.add("pos", "transaction_lines", vis, key, doc, pid)
+    _ticket_rows(batch, tx, is_store, keys, n_lines, line_off, skus[line_sku], line_qty, unit,
+                 amount)  # fmt: skip
     for vis, key, doc, pid in returns:
         batch.add("pos", "returns", vis, key, doc, pid)
     for vis, key, doc, pid in pickups:

@@ -25,6 +25,9 @@ def connect(out: Path, system: str) -> sqlite3.Connection:
     path = docstore_path(out, system)
     path.parent.mkdir(parents=True, exist_ok=True)
     con = sqlite3.connect(path)
+    # No rollback journal and no fsync while generating: a broken world is regenerated.
+    con.execute("PRAGMA journal_mode=OFF")
+    con.execute("PRAGMA synchronous=OFF")
     for entity in ENTITIES[system]:
         con.execute(
             f"CREATE TABLE IF NOT EXISTS {entity} ("

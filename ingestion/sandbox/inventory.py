@@ -45,17 +45,16 @@ def emit_inventory(
     grid = np.stack(snapshots)  # (days, stores, products)
     iso = np.array([d.isoformat() for d in days], dtype=object)
     n_days = len(days)
-    cols = (
-        np.repeat(iso, n_stores * n_products),
-        np.tile(np.repeat(store_ids, n_products), n_days),
-        np.tile(skus, n_days * n_stores),
+    per_day = n_stores * n_products
+    cols = [
+        np.repeat(iso, per_day).tolist(),
+        np.tile(np.repeat(store_ids, n_products), n_days).tolist(),
+        np.tile(skus, n_days * n_stores).tolist(),
         grid.reshape(-1).tolist(),
-        np.repeat(np.char.add(iso.astype(str), " 23:00:00").astype(object), n_stores * n_products),
-    )
-    rows = list(zip(*(c.tolist() if isinstance(c, np.ndarray) else c for c in cols), strict=True))
-    batch.pos_rows["inventory_daily"] = (
-        ("snapshot_date", "store_id", "sku", "on_hand", "updated_at"),
-        rows,
+        np.repeat(np.array([f"{d} 23:00:00" for d in iso], dtype=object), per_day).tolist(),
+    ]
+    batch.add_pos_columns(
+        "inventory_daily", ("snapshot_date", "store_id", "sku", "on_hand", "updated_at"), cols
     )
     last = days[-1].isoformat() + "T21:30:00Z"
     for pi in range(n_products):

@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .catalog import PAID_CHANNELS
-from .records import Batch, Version
+from .columns import constant, iso_utc, padded_ids, strings
+from .records import Batch
 from .seasons import black_friday, demand_factor, season_name
 from .state import WorldState
-from .timeutil import day_start, iso_one, iso_z, present
+from .timeutil import day_start, iso_one, present
 
 # Euros per day per 1000 customers, cost per 1000 impressions, click-through rate.
 PAID_ECONOMICS = {
@@ -177,25 +180,14 @@ def emit_deliveries(
                 "clicked": (clicked, t_click),
                 "unsubscribed": (unsub, t_unsub),
             }
-            out = batch.versions[("messaging", "deliveries")]
             for etype, (mask, ts) in stamps.items():
                 ks = np.flatnonzero(mask)
-                iso = iso_z(ts[ks]).tolist()
-                dl = [f"DL{x:010d}" for x in dids[ks]]
-                for did, at, c, r, pid in zip(dl, iso, contact[who[ks]], recipient[ks],
-                                              pids[who[ks]], strict=True):  # fmt: skip
-                    eid = f"{did}-{etype}"
-                    doc = {
-                        "event_id": eid,
-                        "delivery_id": did,
-                        "campaign_id": cid,
-                        "channel": ch,
-                        "contact_id": c,
-                        "recipient": r,
-                        "event_type": etype,
-                        "occurred_at": at,
-                    }
-                    out.append(Version(at[:10], eid, doc, pid))
+                if ks.size:
+                    batch.add_table(
+                        "messaging", "deliveries",
+                        _delivery_table(dids[ks], etype, cid, ch, contact[who[ks]], recipient[ks],
+                                        ts[ks], pids[who[ks]]),
+                    )  # fmt: skip
             utm = cid.lower().replace("cmp-", "")
             unsubs += [(int(who[k]), t_unsub[k], ch) for k in np.flatnonzero(unsub)]
             if ch != "push":
@@ -205,6 +197,27 @@ def emit_deliveries(
     return unsubs, clicks
 
 
+def _delivery_table(dids, etype, campaign_id, channel, contacts, recipients, ts, persons):
+    n = dids.size
+    at = iso_utc(ts)
+    event_id = padded_ids("DL", dids, 10, f"-{etype}")
+    return pa.table(
+        {
+            "_dt": pc.utf8_slice_codeunits(at, 0, 10),
+            "_key": event_id,
+            "_person": strings(persons),
+            "event_id": event_id,
+            "delivery_id": padded_ids("DL", dids, 10),
+            "campaign_id": constant(campaign_id, n),
+            "channel": constant(channel, n),
+            "contact_id": strings(contacts),
+            "recipient": strings(recipients),
+            "event_type": constant(etype, n),
+            "occurred_at": at,
+        }
+    )
+
+
 def recovery_delivery(
     state: WorldState,
     batch: Batch,
@@ -212,17 +225,13 @@ def recovery_delivery(
     when: np.datetime64,
     channel: str,
     clicked: bool,
+    people: dict[str, np.ndarray],
 ) -> None:
-    """The abandoned-cart reminder that brought a shopper back."""
-    people = state.people
+    """The abandoned-cart reminder that brought a shopper back (``people``: column arrays)."""
     did = f"DL{state.next_ids('delivery', 1)[0]:010d}"
-    recipient = (
-        people["crm_email"].iat[person] if channel == "email" else people["crm_mobile"].iat[person]
-    )
+    recipient = people["crm_email"][person] if channel == "email" else people["crm_mobile"][person]
     if recipient is None:
-        recipient = (
-            people["email"].iat[person] if channel == "email" else people["phone"].iat[person]
-        )
+        recipient = people["email"][person] if channel == "email" else people["phone"][person]
     events = [("sent", when), ("delivered", when + np.timedelta64(20, "s"))]
     if clicked:
         if channel == "email":
@@ -235,7 +244,7 @@ def recovery_delivery(
             "delivery_id": did,
             "campaign_id": RECOVERY_CAMPAIGNS[channel],
             "channel": channel,
-            "contact_id": people["contact_id"].iat[person],
+            "contact_id": people["contact_id"][person],
             "recipient": recipient,
             "event_type": etype,
             "occurred_at": iso,
@@ -246,7 +255,7 @@ def recovery_delivery(
             iso[:10],
             doc["event_id"],
             doc,
-            people["person_id"].iat[person],
+            people["person_id"][person],
         )
 
 

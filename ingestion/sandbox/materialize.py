@@ -12,14 +12,24 @@ from collections import defaultdict
 from pathlib import Path
 
 import orjson
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import docstore, pos_db
-from .files import write_jsonl_partition, write_spend_partition
-from .records import FILE_ENTITIES, Batch, Version
-from .state import PendingQueue, WorldState
+from .files import FileWriter, write_jsonl_partition, write_jsonl_table, write_spend_partition
+from .records import FILE_ENTITIES, META_COLUMNS, TABLE_ENTITIES, Batch, Version
+from .state import PendingQueue, PendingTables, WorldState
 
 log = logging.getLogger(__name__)
+
+TRUTH_SCHEMA = pa.schema(
+    [
+        ("source_system", pa.string()),
+        ("source_entity", pa.string()),
+        ("source_record_id", pa.string()),
+        ("person_id", pa.string()),
+    ]
+)
 
 
 def _latest(versions: list[Version]) -> list[Version]:
@@ -29,7 +39,73 @@ def _latest(versions: list[Version]) -> list[Version]:
     return sorted(latest.values(), key=lambda v: (v.visible_at, v.key))
 
 
-def materialize(out: Path, state: WorldState, batch: Batch, window_first_day: str) -> pd.DataFrame:
+def truth_table(system: str, entity: str, ids, persons) -> pa.Table:
+    ids = pa.array(ids, pa.string())
+    persons = pa.array(persons, pa.string())
+    keep = pc.is_valid(persons)
+    n = len(ids)
+    return pa.Table.from_arrays(
+        [pa.repeat(pa.scalar(system), n), pa.repeat(pa.scalar(entity), n), ids, persons],
+        schema=TRUTH_SCHEMA,
+    ).filter(keep)
+
+
+def _as_table(versions: list[Version], like: pa.Schema | None) -> pa.Table:
+    """Dict versions of a table entity (a few, e.g. reminders) in the entity's columns."""
+    docs = [v.doc for v in versions]
+    doc_schema = (
+        None if like is None else pa.schema([f for f in like if f.name not in META_COLUMNS])
+    )
+    table = pa.Table.from_pylist(docs, schema=doc_schema)
+    meta = {
+        "_dt": pa.array([v.visible_at for v in versions], pa.string()),
+        "_key": pa.array([v.key for v in versions], pa.string()),
+        "_person": pa.array([v.person_id for v in versions], pa.string()),
+    }
+    return pa.Table.from_arrays(
+        [*meta.values(), *table.columns], names=[*meta, *table.column_names]
+    )
+
+
+def _write_table_entity(out: Path, state: WorldState, system: str, entity: str,
+                        tables: list[pa.Table], window_first_day: str,
+                        writer: FileWriter) -> pa.Table | None:  # fmt: skip
+    """Write the ready rows of one Arrow-built file entity; returns its truth rows."""
+    pending = PendingTables(out)
+    parked = pending.take(system, entity)
+    if parked is not None:
+        tables = [parked, *tables]
+    if not tables:
+        return None
+    table = pa.concat_tables(tables, promote_options="default")
+    ready_mask = pc.less(table["_dt"], state.end.isoformat())
+    pending.put(system, entity, table.filter(pc.invert(ready_mask)))
+    ready = table.filter(ready_mask)
+    if not ready.num_rows:
+        return None
+    arrive = pc.max_element_wise(ready["_dt"], pa.scalar(window_first_day))
+    ready = ready.set_column(0, "_dt", arrive).sort_by(
+        [("_dt", "ascending"), ("_key", "ascending")]
+    )
+    counts = pc.value_counts(ready["_dt"])
+    start = 0
+    body = ready.drop_columns(list(META_COLUMNS))
+    for item in counts.to_pylist():
+        write_jsonl_table(out, system, entity, item["values"], body.slice(start, item["counts"]),
+                          writer)  # fmt: skip
+        start += item["counts"]
+    name = f"{system}.{entity}"
+    state.file_parts[name] = state.file_parts.get(name, 0) + ready.num_rows
+    log.info("%s.%s: %d rows written to %d partitions", system, entity, ready.num_rows,
+             len(counts))  # fmt: skip
+    if system == "clickstream":
+        pairs = ready.select(["anonymous_id", "_person"]).group_by(["anonymous_id", "_person"])
+        pairs = pairs.aggregate([])
+        return truth_table("clickstream", "anonymous_ids", pairs["anonymous_id"], pairs["_person"])
+    return truth_table(system, entity, ready["_key"], ready["_person"])
+
+
+def materialize(out: Path, state: WorldState, batch: Batch, window_first_day: str) -> pa.Table:
     """Apply ``batch`` plus the pending queue; returns the new ground-truth identity rows."""
     queue = PendingQueue(out)
     merged: dict[tuple[str, str], list[Version]] = defaultdict(list)
@@ -41,53 +117,67 @@ def materialize(out: Path, state: WorldState, batch: Batch, window_first_day: st
     cutoff_day = state.end.isoformat()
     file_systems = set(FILE_ENTITIES)
     pending: list[tuple[str, str, Version]] = []
-    truth: list[tuple[str, str, str, str]] = []
+    truth: list[pa.Table] = []
     crm_con = docstore.connect(out, "crm")
     shop_con = docstore.connect(out, "ecommerce")
     pos_con = pos_db.connect(out)
-    for system, entity in sorted(merged):
-        versions = merged[(system, entity)]
-        is_file = system in file_systems
-        cutoff = cutoff_day if is_file else cutoff_ts
-        ready = [v for v in versions if v.visible_at < cutoff]
-        pending += [(system, entity, v) for v in versions if v.visible_at >= cutoff]
-        if not ready:
-            continue
-        if is_file:
-            by_dt: dict[str, list[Version]] = defaultdict(list)
-            for v in ready:
-                by_dt[max(v.visible_at, window_first_day)].append(v)
-            for dt in sorted(by_dt):
-                rows = sorted(by_dt[dt], key=lambda v: v.key)
-                if system == "marketing":
-                    write_spend_partition(out, dt, [v.doc for v in rows])
-                else:
-                    write_jsonl_partition(out, system, entity, dt, [v.doc for v in rows])
-            name = f"{system}.{entity}"
-            state.file_parts[name] = state.file_parts.get(name, 0) + len(ready)
-            if system == "clickstream":
-                seen = {v.doc["anonymous_id"]: v.person_id for v in ready}
-                truth += [("clickstream", "anonymous_ids", a, p) for a, p in seen.items() if p]
+    with FileWriter() as writer:
+        for system, entity in TABLE_ENTITIES:
+            tables = list(batch.tables.pop((system, entity), []))
+            stray = merged.pop((system, entity), [])
+            if stray:
+                tables.append(_as_table(stray, tables[0].schema if tables else None))
+            rows = _write_table_entity(out, state, system, entity, tables, window_first_day,
+                                       writer)  # fmt: skip
+            if rows is not None:
+                truth.append(rows)
+        for system, entity in sorted(merged):
+            versions = merged[(system, entity)]
+            is_file = system in file_systems
+            cutoff = cutoff_day if is_file else cutoff_ts
+            ready = [v for v in versions if v.visible_at < cutoff]
+            pending += [(system, entity, v) for v in versions if v.visible_at >= cutoff]
+            if not ready:
+                continue
+            if is_file:
+                by_dt: dict[str, list[Version]] = defaultdict(list)
+                for v in ready:
+                    by_dt[max(v.visible_at, window_first_day)].append(v)
+                for dt in sorted(by_dt):
+                    rows = sorted(by_dt[dt], key=lambda v: v.key)
+                    if system == "marketing":
+                        write_spend_partition(out, dt, [v.doc for v in rows])
+                    else:
+                        write_jsonl_partition(out, system, entity, dt, [v.doc for v in rows])
+                name = f"{system}.{entity}"
+                state.file_parts[name] = state.file_parts.get(name, 0) + len(ready)
+                truth.append(
+                    truth_table(
+                        system, entity, [v.key for v in ready], [v.person_id for v in ready]
+                    )
+                )
+                continue
+            latest = _latest(ready)
+            truth.append(
+                truth_table(system, entity, [v.key for v in latest], [v.person_id for v in latest])
+            )
+            if system == "pos":
+                pos_db.upsert(pos_con, entity, [v.doc for v in latest])
             else:
-                truth += [(system, entity, v.key, v.person_id) for v in ready if v.person_id]
-            continue
-        latest = _latest(ready)
-        truth += [(system, entity, v.key, v.person_id) for v in latest if v.person_id]
-        if system == "pos":
-            pos_db.upsert(pos_con, entity, [v.doc for v in latest])
-        else:
-            con = crm_con if system == "crm" else shop_con
-            rows = [(v.key, v.doc["updated_at"], orjson.dumps(v.doc)) for v in latest]
-            docstore.upsert(con, entity, rows)
-        log.info("%s.%s: %d records written", system, entity, len(latest))
-    for table, (columns, rows) in batch.pos_rows.items():
-        pos_db.insert_rows(pos_con, table, columns, rows)
-        log.info("pos.%s: %d rows written", table, len(rows))
+                con = crm_con if system == "crm" else shop_con
+                rows = [(v.key, v.doc["updated_at"], orjson.dumps(v.doc)) for v in latest]
+                docstore.upsert(con, entity, rows)
+            log.info("%s.%s: %d records written", system, entity, len(latest))
+    for table, parts in batch.pos_rows.items():
+        n = 0
+        for columns, values in parts:
+            pos_db.insert_columns(pos_con, table, columns, values)
+            n += len(values[0]) if values else 0
+        log.info("pos.%s: %d rows written", table, n)
+    truth += [truth_table(*t) for t in batch.truth]
     for con in (crm_con, shop_con, pos_con):
         con.commit()
         con.close()
     queue.push(pending)
     log.info("%d record versions wait for a later advance", len(pending))
-    return pd.DataFrame(
-        truth, columns=["source_system", "source_entity", "source_record_id", "person_id"]
-    )
+    return pa.concat_tables(truth) if truth else TRUTH_SCHEMA.empty_table()

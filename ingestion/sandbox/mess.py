@@ -8,6 +8,7 @@ so the cost scales with the mess, not with the data.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from .catalog import DOMAIN_TYPOS, NICKNAMES
 from .timeutil import present
@@ -113,3 +114,29 @@ def mess_names(names: np.ndarray, rng: np.random.Generator, rate: float) -> np.n
 def canonical_email(email: str | None) -> str | None:
     """What the canonical form of an occurrence is: trimmed and lower case."""
     return None if email is None else email.strip().lower()
+
+
+GMAIL_DOMAINS = ("gmail.com", "googlemail.com")
+
+
+def mailbox_key(email: str) -> str:
+    """The mailbox an address delivers to: trimmed, lower case, Gmail dots and +tags gone."""
+    local, _, domain = email.strip().lower().partition("@")
+    if domain in GMAIL_DOMAINS:
+        local = local.split("+", 1)[0].replace(".", "")
+        domain = "gmail.com"
+    return f"{local}@{domain}"
+
+
+def mailbox_keys(emails: pd.Series) -> pd.Series:
+    """``mailbox_key`` over a Series of addresses, vectorised."""
+    if emails.empty:
+        return pd.Series([], index=emails.index, dtype=object)
+    e = emails.str.strip().str.lower()
+    parts = e.str.partition("@")
+    local, domain = parts[0], parts[2]
+    gmail = domain.isin(GMAIL_DOMAINS)
+    plain = local.str.split("+", n=1).str[0].str.replace(".", "", regex=False)
+    local = local.where(~gmail, plain)
+    domain = domain.where(~gmail, "gmail.com")
+    return (local + "@" + domain).astype(object)

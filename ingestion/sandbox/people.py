@@ -18,6 +18,7 @@ from .catalog import (
     SEGMENTS,
     SURNAMES,
 )
+from .mess import mailbox_key, mailbox_keys
 from .params import WorldParams
 from .state import as_objects
 from .timeutil import day_start
@@ -53,34 +54,52 @@ def _channel_weights(rng: np.random.Generator, segment: np.ndarray) -> np.ndarra
     return w
 
 
-def _emails(
-    rng: np.random.Generator, first: np.ndarray, last: np.ndarray, idx: np.ndarray
-) -> np.ndarray:
+def _email_candidates(rng: np.random.Generator, first: np.ndarray, last: np.ndarray) -> pd.Series:
+    """Name-based addresses as people pick them; several people may pick the same one."""
+    n = first.size
     domains = np.array([d for d, _ in EMAIL_DOMAINS], dtype=object)
-    dom = rng.choice(domains, size=first.size, p=[p for _, p in EMAIL_DOMAINS])
-    pattern = rng.integers(0, 5, size=first.size)
-    year = rng.integers(60, 100, size=first.size)
-    out = np.empty(first.size, dtype=object)
-    for i in range(first.size):
-        f = first[i].translate(_ASCII).lower().replace(" ", "")
-        surname = last[i].split(" ")[0].translate(_ASCII).lower()
-        p = pattern[i]
-        local = (
-            f"{f}.{surname}"
-            if p == 0
-            else f"{f}{surname}"
-            if p == 1
-            else f"{f[0]}{surname}{year[i]}"
-            if p == 2
-            else f"{f}_{surname}"
-            if p == 3
-            else f"{f}{year[i]}"
-        )
-        out[i] = f"{local}{idx[i] % 1000 if p == 4 else ''}@{dom[i]}"
-    dup = pd.Series(out).duplicated().to_numpy()
-    for i in np.flatnonzero(dup):
-        local, _, d = out[i].partition("@")
-        out[i] = f"{local}{idx[i]}@{d}"
+    dom = pd.Series(rng.choice(domains, size=n, p=[p for _, p in EMAIL_DOMAINS]), dtype=object)
+    pattern = rng.integers(0, 5, size=n)
+    year = pd.Series(rng.integers(60, 100, size=n)).astype(str)
+    f = pd.Series(first, dtype=object).str.translate(_ASCII).str.lower().str.replace(" ", "")
+    surname = pd.Series(last, dtype=object).str.split(" ").str[0].str.translate(_ASCII).str.lower()
+    forms = [f + "." + surname, f + surname, f.str[0] + surname + year, f + "_" + surname, f + year]
+    local = forms[0].copy()
+    for k in range(1, len(forms)):
+        local = local.where(pattern != k, forms[k])
+    return (local + "@" + dom).astype(object)
+
+
+def _emails(
+    rng: np.random.Generator,
+    first: np.ndarray,
+    last: np.ndarray,
+    suffix: np.ndarray,
+    taken: set[str],
+) -> np.ndarray:
+    """One address per person, a different mailbox from every address in ``taken``.
+
+    Two people whose names give the same mailbox (``mercedes.perez@gmail.com`` and
+    ``mercedesperez@gmail.com`` are one Gmail inbox) would be one person to any identity
+    resolution, so the later one gets a number, as real sign-up forms force. ``taken`` holds
+    the mailbox keys already in use and is updated.
+    """
+    emails = _email_candidates(rng, first, last)
+    keys = mailbox_keys(emails)
+    clash = (keys.duplicated() | keys.isin(taken)).to_numpy()
+    taken.update(keys[~clash])
+    out = emails.to_numpy(dtype=object, copy=True)
+    for i in np.flatnonzero(clash):
+        local, _, domain = out[i].partition("@")
+        extra = 0
+        while True:
+            candidate = f"{local}{suffix[i]}{extra or ''}@{domain}"
+            key = mailbox_key(candidate)
+            if key not in taken:
+                break
+            extra += 1
+        taken.add(key)
+        out[i] = candidate
     return out
 
 
@@ -102,8 +121,13 @@ def make_people(
     stores: pd.DataFrame,
     params: WorldParams,
     household_offset: int,
+    taken_emails: set[str] | None = None,
 ) -> pd.DataFrame:
-    """``n`` people with ids from ``first_index``; some existed before ``window_start``."""
+    """``n`` people with ids from ``first_index``; some existed before ``window_start``.
+
+    ``taken_emails`` are the mailbox keys of everyone who already exists: nobody new may
+    get one of them (only household members share an address, deliberately).
+    """
     idx = np.arange(first_index, first_index + n)
     sizes = rng.choice([1, 2, 3, 4], size=n, p=[0.42, 0.30, 0.16, 0.12])
     household = np.repeat(np.arange(sizes.size), sizes)[:n] + household_offset
@@ -148,10 +172,14 @@ def make_people(
     acq = rng.choice(acq_names, size=n, p=[p for _, p in ACQUISITION_CHANNELS])
     acq = np.where((weights[:, 0] == 1.0) & (rng.random(n) < 0.8), "store", acq)
 
-    email = _emails(rng, first, last, idx)
+    taken = set() if taken_emails is None else taken_emails
+    email = _emails(rng, first, last, idx, taken)
     has_email2 = rng.random(n) < params.mess.multiple_emails
-    email2_src = _emails(rng, first, last[::-1].copy(), idx + 10_000_000)
-    email2 = np.where(has_email2, email2_src, None)
+    # A second address, often from the other surname: drawn only for those who have one.
+    other_last = pd.Series(last, dtype=object).str.split(" ").str[-1].to_numpy(dtype=object)
+    email2 = np.full(n, None, dtype=object)
+    two = np.flatnonzero(has_email2)
+    email2[two] = _emails(rng, first[two], other_last[two], idx[two], taken)
     phone = _mobiles(rng, idx)
     has_landline = rng.random(n) < 0.18
     landline_area = np.array([PROVINCES[p][4] for p in prov], dtype=object)

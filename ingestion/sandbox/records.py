@@ -12,6 +12,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+import pyarrow as pa
+
 # Where each entity lives: a REST doc store, the POS database or a file partition.
 REST_ENTITIES = {
     "crm": ("contacts", "loyalty_accounts", "campaigns"),
@@ -30,6 +32,11 @@ FILE_ENTITIES = {
     "messaging": ("conversations", "deliveries"),
     "marketing": ("spend",),
 }
+# File entities with millions of immutable rows: built as Arrow columns, never as dicts.
+# Their tables carry ``_dt`` (arrival partition), ``_key`` (primary key) and ``_person``
+# (person id or null) besides the record's own fields, in output order.
+TABLE_ENTITIES = (("clickstream", "events"), ("messaging", "deliveries"))
+META_COLUMNS = ("_dt", "_key", "_person")
 
 
 class Version(NamedTuple):
@@ -46,7 +53,22 @@ class Batch:
     )
     # Append-only POS rows visible within their own window (daily snapshots): table ->
     # (columns, rows). They skip the versioning machinery because there are millions.
-    pos_rows: dict[str, tuple[tuple[str, ...], list[tuple]]] = field(default_factory=dict)
+    # Column tuples rather than row tuples: the writer zips them inside one transaction.
+    pos_rows: dict[str, list[tuple[tuple[str, ...], list[list]]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    # Arrow tables of the TABLE_ENTITIES (see there for their columns).
+    tables: dict[tuple[str, str], list[pa.Table]] = field(default_factory=lambda: defaultdict(list))
+    # Ground-truth rows of records written through ``pos_rows``: (system, entity, ids, persons).
+    truth: list[tuple[str, str, list, list]] = field(default_factory=list)
 
     def add(self, system: str, entity: str, visible_at: str, key: str, doc: dict, person=None):
         self.versions[(system, entity)].append(Version(visible_at, key, doc, person))
+
+    def add_pos_columns(self, table: str, columns: tuple[str, ...], values: list[list]) -> None:
+        """Append-only POS rows, visible within their own window, given column by column."""
+        self.pos_rows[table].append((columns, values))
+
+    def add_table(self, system: str, entity: str, table: pa.Table) -> None:
+        if table.num_rows:
+            self.tables[(system, entity)].append(table)

@@ -87,6 +87,12 @@ class Window:
         self.sessions = SessionSpecs()
         self.person_events: list[tuple[np.datetime64, int, str, object]] = []
         self.scale = float(state.args.get("scale", 1.0))
+        # Identity columns never change within a window: index arrays, not the DataFrame.
+        self.cols = {
+            c: state.people[c].to_numpy()
+            for c in ("person_id", "email", "phone", "contact_id", "crm_email", "crm_mobile",
+                      "anon_web", "anon_app", "shop_customer_id")
+        }  # fmt: skip
         self.t_start = day_start(days[0])
         self.t_end = day_start(days[-1]) + DAY
 
@@ -148,11 +154,11 @@ class Window:
 
     def _clicks(self, clicks) -> Intents:
         """Campaign clicks: a visit with the campaign's UTM; one in ten buys right away."""
-        rng, people = self.rng, self.state.people
+        rng = self.rng
         buy = rng.random(len(clicks)) < 0.10
         persons, ts, chans, utms = [], [], [], []
         for (p, t, ch, utm), b in zip(clicks, buy, strict=True):
-            platform = "app" if ch == "push" and people["anon_app"].iat[p] is not None else "web"
+            platform = "app" if ch == "push" and self.cols["anon_app"][p] is not None else "web"
             tag = ({"email": "newsletter"}.get(ch, ch), ch, utm)
             if b:
                 persons.append(p)
@@ -160,7 +166,7 @@ class Window:
                 chans.append(platform)
                 utms.append(tag)
             else:
-                anon = people["anon_app"].iat[p] if platform == "app" else people["anon_web"].iat[p]
+                anon = self.cols["anon_app"][p] if platform == "app" else self.cols["anon_web"][p]
                 skus = list(rng.choice(len(self.state.products), size=int(rng.integers(1, 3))))
                 self.sessions.add(p, platform, anon, t + 20, None, tag, skus, False, False)
         n = len(persons)
@@ -203,41 +209,36 @@ class Window:
             cart = u[:, 0] < 0.35
             checkout = cart & (u[:, 1] < beh.abandoned_checkout_share)
             login = present(account[who]) & (u[:, 2] < 0.45)
-            for k in range(m):
-                p = int(who[k])
-                anon = (
-                    anon_app[p]
-                    if app[k]
-                    else (
-                        anon_web2[p] if anon_web2[p] is not None and u[k, 3] < 0.5 else anon_web[p]
-                    )
+            second = present(anon_web2[who]) & (u[:, 3] < 0.5)
+            anon = np.where(app, anon_app[who], np.where(second, anon_web2[who], anon_web[who]))
+            drawn = rng.choice(len(pop), size=int(n_sku.sum()), p=pop)
+            skus = np.full((m, 4), -1, dtype=np.int64)
+            rows = np.repeat(np.arange(m), n_sku)
+            cols = np.arange(rows.size) - np.repeat(np.cumsum(n_sku) - n_sku, n_sku)
+            skus[rows, cols] = drawn
+            user = np.where(login, account[who], None)
+            platform = np.where(app, "app", "web").astype(object)
+            self.sessions.add_many(
+                person=who, platform=platform, anon_id=anon, start=ts, user_id=user,
+                utm=np.full(m, None, dtype=object), skus=skus, cart=cart, checkout=checkout,
+                order_id=np.full(m, None, dtype=object),
+                order_ts=np.full(m, np.datetime64("NaT"), dtype="datetime64[s]"),
+            )  # fmt: skip
+            # Those who left before typing an email are a checkout the shop never knew of.
+            known = checkout & ~((user == None) & (u[:, 4] > 0.7))  # noqa: E711
+            for k in np.flatnonzero(known):
+                row = skus[k]
+                checkouts.append(
+                    (int(who[k]), ts[k] + 5 * MIN, platform[k], user[k], row[row >= 0].tolist())
                 )
-                skus = list(rng.choice(len(pop), size=int(n_sku[k]), p=pop))
-                user = account[p] if login[k] else None
-                self.sessions.add(
-                    p,
-                    "app" if app[k] else "web",
-                    anon,
-                    ts[k],
-                    user,
-                    None,
-                    skus,
-                    bool(cart[k]),
-                    bool(checkout[k]),
-                )
-                if not checkout[k]:
-                    continue
-                if user is None and u[k, 4] > 0.7:
-                    continue  # left before typing an email: the shop never knew who it was
-                checkouts.append((p, ts[k] + 5 * MIN, "app" if app[k] else "web", user, skus))
         cids = self.state.next_ids("checkout", len(checkouts))
         emails = mess_emails(
-            np.array([people["email"].iat[c[0]] for c in checkouts], dtype=object),
+            np.array([self.cols["email"][c[0]] for c in checkouts], dtype=object),
             rng,
             self.params.mess.email_variant,
         )
         phones = mess_phones(
-            np.array([people["phone"].iat[c[0]] for c in checkouts], dtype=object),
+            np.array([self.cols["phone"][c[0]] for c in checkouts], dtype=object),
             rng,
             self.params.mess.phone_not_e164,
         )
@@ -258,13 +259,13 @@ class Window:
                 "recovered_order_id": None,
             }
             self.checkout_docs[cid] = doc
-            pid = people["person_id"].iat[p]
+            pid = self.cols["person_id"][p]
             self.batch.add("ecommerce", "checkouts", iso, cid, doc, pid)
             if recover[k]:
                 ch = "email" if rng.random() < 0.8 else "sms"
                 sent = t + int(rng.integers(60, 360)) * MIN
-                if people["contact_id"].iat[p] is not None:
-                    recovery_delivery(self.state, self.batch, p, sent, ch, True)
+                if self.cols["contact_id"][p] is not None:
+                    recovery_delivery(self.state, self.batch, p, sent, ch, True, self.cols)
                 rec_person.append(p)
                 rec_ts.append(sent + int(rng.integers(30, 1800)) * MIN)
                 rec_ch.append(plat)
@@ -363,10 +364,10 @@ class Window:
         u = rng.random((pick.size, 2))
         for j, k in enumerate(pick):
             p = int(purchases.person[k])
-            app = people["anon_app"].iat[p]
-            platform, anon = ("app", app) if app is not None else ("web", people["anon_web"].iat[p])
+            app = self.cols["anon_app"][p]
+            platform, anon = ("app", app) if app is not None else ("web", self.cols["anon_web"][p])
             start = max(purchases.ts[k] - lead[j], self.t_start)
-            account = people["shop_customer_id"].iat[p]
+            account = self.cols["shop_customer_id"][p]
             user = account if account is not None and u[j, 0] < 0.5 else None
             self.sessions.add(
                 p,
@@ -413,7 +414,9 @@ class Window:
                 }
             )
             agg = df.groupby(["p", "month"], sort=True).agg(ts=("ts", "max"), pts=("pts", "sum"))
-            for (p, _), row in agg.iterrows():
-                points[p] += int(row["pts"])
-                ev.append((np.datetime64(row["ts"], "s"), int(p), "points", int(points[p])))
+            who = agg.index.get_level_values("p").to_numpy()
+            when = agg["ts"].to_numpy().astype("datetime64[s]")
+            for p, t, pts in zip(who.tolist(), when, agg["pts"].tolist(), strict=True):
+                points[p] += pts
+                ev.append((t, p, "points", int(points[p])))
         emit_people_records(self.state, ev, self.batch)

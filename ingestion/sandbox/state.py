@@ -175,3 +175,26 @@ class Ledger:
         if not files:
             return pd.DataFrame()
         return pd.concat([pq.read_table(f).to_pandas() for f in files], ignore_index=True)
+
+
+class PendingTables:
+    """Rows of the Arrow-built file entities that arrive after the world's current end."""
+
+    def __init__(self, out: Path):
+        self.dir = WorldState.world_dir(out) / "pending"
+
+    def _path(self, system: str, entity: str) -> Path:
+        return self.dir / f"{system}.{entity}.parquet"
+
+    def take(self, system: str, entity: str) -> pa.Table | None:
+        path = self._path(system, entity)
+        if not path.exists():
+            return None
+        table = pq.read_table(path)
+        path.unlink()
+        return table
+
+    def put(self, system: str, entity: str, table: pa.Table) -> None:
+        if table.num_rows:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            pq.write_table(table, self._path(system, entity), compression="zstd")

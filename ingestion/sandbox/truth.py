@@ -7,35 +7,75 @@ import json
 import sqlite3
 from pathlib import Path
 
+import duckdb
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import docstore, pos_db
-from .state import Ledger, WorldState, write_parquet
+from .state import Ledger, WorldState
 
 TRUTH_DIR = "_truth"
 
 
-def update_identities(out: Path, new_rows: pd.DataFrame) -> pd.DataFrame:
+TRUTH_PARTS = Path("_world") / "truth_parts"
+
+
+def add_identity_rows(out: Path, window: int, rows: pa.Table) -> None:
+    """Park one window's identity rows on disk until the run merges them."""
+    path = out / TRUTH_PARTS / f"part-{window:05d}.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(rows, path, compression="zstd")
+
+
+def update_identities(out: Path) -> dict[str, int]:
+    """Merge the parked rows into ``identities.parquet``, one row per source record.
+
+    DuckDB sorts and de-duplicates out of core, so tens of millions of rows (one per
+    marketing delivery event) never sit in Python memory. Returns the identity counts.
+    """
     path = out / TRUTH_DIR / "identities.parquet"
-    frames = [new_rows]
-    if path.exists():
-        frames.insert(0, pq.read_table(path).to_pandas())
-    ids = (
-        pd.concat(frames, ignore_index=True)
-        .drop_duplicates(["source_system", "source_entity", "source_record_id"], keep="first")
-        .sort_values(["source_system", "source_entity", "source_record_id"], kind="stable")
-        .reset_index(drop=True)
-    )
-    write_parquet(ids, path)
-    return ids
+    parts = sorted((out / TRUTH_PARTS).glob("part-*.parquet"))
+    sources = [p.as_posix() for p in parts] + ([path.as_posix()] if path.exists() else [])
+    tmp = path.with_suffix(".parquet.tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    try:
+        con.execute("SET enable_progress_bar = false")  # it would flood the run's log
+        con.execute("SET threads = 2")
+        con.execute("SET memory_limit = '512MB'")
+        con.execute("SET preserve_insertion_order = true")
+        con.execute(f"SET temp_directory = '{(out / '_world' / 'duckdb_tmp').as_posix()}'")
+        if sources:
+            con.execute(
+                "COPY (SELECT DISTINCT ON (source_system, source_entity, source_record_id) *"
+                " FROM read_parquet(?) ORDER BY source_system, source_entity,"
+                " source_record_id, person_id)"
+                f" TO '{tmp.as_posix()}' (FORMAT parquet, COMPRESSION zstd)",
+                [sources],
+            )
+        else:
+            con.execute(
+                "COPY (SELECT ''::VARCHAR AS source_system, ''::VARCHAR AS source_entity,"
+                " ''::VARCHAR AS source_record_id, ''::VARCHAR AS person_id LIMIT 0)"
+                f" TO '{tmp.as_posix()}' (FORMAT parquet, COMPRESSION zstd)"
+            )
+        tmp.replace(path)
+        records, persons = con.execute(
+            "SELECT count(*), count(DISTINCT person_id) FROM read_parquet(?)", [path.as_posix()]
+        ).fetchone()
+    finally:
+        con.close()
+    for part in parts:
+        part.unlink()
+    return {"persons_with_records": int(persons), "records_with_person": int(records)}
 
 
 def _money(x: float) -> float:
     return round(float(x) + 0.0, 2)
 
 
-def compute_kpis(out: Path, state: WorldState, identities: pd.DataFrame) -> dict:
+def compute_kpis(out: Path, state: WorldState, identity: dict[str, int]) -> dict:
     """True values as of the world's end (exclusive), from the generator's own ledger."""
     ledger = Ledger(out)
     cutoff = f"{state.end.isoformat()}T00:00:00Z"
@@ -116,10 +156,7 @@ def compute_kpis(out: Path, state: WorldState, identities: pd.DataFrame) -> dict
             "pickup_rate": round(picked / (picked + expired), 4) if picked + expired else None,
         },
         "spend_by_channel": spend_by_channel,
-        "identity": {
-            "persons_with_records": int(identities["person_id"].nunique()),
-            "records_with_person": len(identities),
-        },
+        "identity": identity,
     }
 
 
@@ -147,7 +184,8 @@ def checksums(out: Path) -> dict[str, str]:
     for path in sorted(out.rglob("*")):
         rel = path.relative_to(out).as_posix()
         if path.is_file() and rel != f"{TRUTH_DIR}/manifest.json" and not rel.startswith("_world/"):
-            sums[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+            with open(path, "rb") as f:  # streamed: the POS database can be gigabytes
+                sums[rel] = hashlib.file_digest(f, "sha256").hexdigest()
     return sums
 
 

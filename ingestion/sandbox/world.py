@@ -15,13 +15,22 @@ from .assortment import make_products, make_stores, store_count
 from .crm import assign_spellings
 from .inventory import initial_stock
 from .materialize import materialize
+from .mess import mailbox_keys
 from .params import BehaviourRates, MessRates, WorldParams
 from .people import make_people
 from .records import Batch
 from .simulate import Window
 from .state import Ledger, WorldState, as_objects
 from .timeutil import daterange, day_start
-from .truth import TRUTH_DIR, checksums, compute_kpis, row_counts, update_identities, write_json
+from .truth import (
+    TRUTH_DIR,
+    add_identity_rows,
+    checksums,
+    compute_kpis,
+    row_counts,
+    update_identities,
+    write_json,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +77,13 @@ def _base_records(state: WorldState, batch: Batch) -> None:
 def _new_people(state: WorldState, params: WorldParams, rng, n: int, start: date, days: int,
                 pre_existing: float) -> pd.DataFrame:  # fmt: skip
     hh = state.counters["household"]
+    taken: set[str] = set()
+    if state.people is not None:
+        for col in ("email", "email2"):
+            taken.update(mailbox_keys(state.people[col].dropna()))
     people = make_people(
         rng, n, len(state.people) if state.people is not None else 0, start, days, pre_existing,
-        state.stores, params, hh,
+        state.stores, params, hh, taken,
     )  # fmt: skip
     state.counters["household"] = hh + people["household_id"].nunique()
     people["archived_at"] = np.full(n, np.datetime64("NaT"), dtype="datetime64[s]")
@@ -79,8 +92,8 @@ def _new_people(state: WorldState, params: WorldParams, rng, n: int, start: date
 
 
 def _simulate(out: Path, state: WorldState, params: WorldParams, days: list[date],
-              first: bool) -> pd.DataFrame:  # fmt: skip
-    """Simulate ``days`` and write them; returns the window's ground-truth identity rows."""
+              first: bool) -> None:  # fmt: skip
+    """Simulate ``days`` and write them, parking the window's ground-truth identity rows."""
     window = Window(state, params, days, int(state.args["seed"]))
     batch, ledgers = window.run(first_window=first)
     if first:
@@ -91,23 +104,21 @@ def _simulate(out: Path, state: WorldState, params: WorldParams, days: list[date
         ledger.append(name, window.window_index, df)
     spend = pd.DataFrame([v.doc for v in batch.versions.get(("marketing", "spend"), [])])
     ledger.append("spend", window.window_index, spend)
-    truth_rows = materialize(out, state, batch, days[0].isoformat())
+    add_identity_rows(out, window.window_index, materialize(out, state, batch, days[0].isoformat()))
     state.counters["window"] += 1
-    return truth_rows
 
 
 def _run(out: Path, state: WorldState, params: WorldParams, days: list[date], first: bool) -> dict:
     """Simulate ``days`` in chunks (bounded memory), then write state, truth and manifest."""
     t0 = time.perf_counter()
     chunks = [days[k : k + CHUNK_DAYS] for k in range(0, len(days), CHUNK_DAYS)]
-    truth_frames = []
     for k, chunk in enumerate(chunks):
-        truth_frames.append(_simulate(out, state, params, chunk, first and k == 0))
+        _simulate(out, state, params, chunk, first and k == 0)
         log.info("simulated %s..%s (chunk %d of %d, %.1f s so far)",
                  chunk[0], chunk[-1], k + 1, len(chunks), time.perf_counter() - t0)  # fmt: skip
     state.save(out)
-    identities = update_identities(out, pd.concat(truth_frames, ignore_index=True))
-    write_json(out / TRUTH_DIR / "kpis.json", compute_kpis(out, state, identities))
+    identity = update_identities(out)
+    write_json(out / TRUTH_DIR / "kpis.json", compute_kpis(out, state, identity))
     manifest = {
         "generator": "omni-sandbox",
         "manifest_version": MANIFEST_VERSION,

@@ -1,4 +1,4 @@
-"""The ``sandbox`` command: generate, advance, serve, and a clear refusal of tpcds."""
+"""The ``sandbox`` command: generate, advance, serve, and clear refusals of bad arguments."""
 
 from __future__ import annotations
 
@@ -34,13 +34,13 @@ def test_generate_and_advance_from_the_command_line(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["end_date"] == "2026-01-10"
 
 
-def test_tpcds_profile_is_refused_clearly(tmp_path, capsys):
+def test_a_bad_tpcds_scale_is_refused_clearly(tmp_path, capsys):
     args = _parse(["sandbox", "generate", "--out", str(tmp_path / "t"), "--customers", "10",
-                   "--days", "2", "--seed", "1", "--profile", "tpcds"])  # fmt: skip
+                   "--days", "2", "--seed", "1", "--profile", "tpcds", "--scale", "0"])  # fmt: skip
     with pytest.raises(SystemExit) as exc:
         args.func(args)
     assert exc.value.code == 2
-    assert "tpcds sandbox profile is not available yet" in capsys.readouterr().err
+    assert "--scale > 0" in capsys.readouterr().err
 
 
 def test_serve_prints_the_url_and_tokens(world):

@@ -1,0 +1,30 @@
+"""Arrow column builders: ids and timestamps for millions of records without Python loops."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+def padded_ids(prefix: str, numbers: np.ndarray, width: int, suffix: str = "") -> pa.Array:
+    """``f"{prefix}{n:0{width}d}{suffix}"`` for every n."""
+    digits = pc.utf8_lpad(pc.cast(pa.array(numbers, pa.int64()), pa.string()), width, "0")
+    return pc.binary_join_element_wise(prefix, digits, suffix, "")
+
+
+def iso_utc(ts: np.ndarray) -> pa.Array:
+    """UTC ISO 8601 with ``Z`` (``2025-09-14T10:23:11Z``) from datetime64 values."""
+    text = np.datetime_as_string(ts.astype("datetime64[s]"), unit="s")
+    return pc.binary_join_element_wise(pa.array(text, pa.string()), "Z", "")
+
+
+def strings(values) -> pa.Array:
+    """Python strings / None (object arrays, lists) as an Arrow string column."""
+    return pa.array(values, pa.string())
+
+
+def constant(value: str | None, n: int) -> pa.Array:
+    if value is None:
+        return pa.nulls(n, pa.string())
+    return pa.array(np.full(n, value, dtype=object), pa.string())
