@@ -7,9 +7,10 @@ every contract column with a stable type, even when a small load has only nulls 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -18,6 +19,27 @@ from dlt.common.schema.typing import TColumnSchema
 
 class ContractViolation(ValueError):
     """A record (or one of its values) that the raw table cannot take as it is."""
+
+
+# Longer text than this is a broken producer (a blob in a name field), not data: it would
+# bloat every downstream model. Free-text bodies declare their own, larger limit.
+MAX_TEXT_CHARS = 4_096
+# Clocks of tills and servers drift and time zones differ: only timestamps more than this
+# ahead of the loader's clock are "in the future". OMNI_FUTURE_TOLERANCE_DAYS overrides it.
+DEFAULT_FUTURE_TOLERANCE_DAYS = 2.0
+
+
+def future_cutoff() -> datetime:
+    """The latest acceptable timestamp (UTC, aware) for a record loaded now."""
+    days = float(os.environ.get("OMNI_FUTURE_TOLERANCE_DAYS") or DEFAULT_FUTURE_TOLERANCE_DAYS)
+    return datetime.now(UTC) + timedelta(days=days)
+
+
+def parse_timestamp(value: Any) -> datetime:
+    """An aware UTC datetime; naive values (POS local time) are compared as if UTC, which the
+    tolerance of days more than covers."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).strip())
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _as_text(value: Any) -> str:
@@ -118,6 +140,23 @@ class Column:
     required: bool = False
     # POS tills write naive local time; keep it naive so staging can localise it.
     timezone: bool = True
+    # Smallest acceptable value (quantities and amounts that cannot be negative).
+    min_value: float | None = None
+    max_chars: int = MAX_TEXT_CHARS
+    # Name of a reference set (e.g. "stores") the value must belong to; resolved by the source.
+    references: str | None = None
+
+    def semantic_problem(self, value: Any, cutoff: datetime | None = None) -> str | None:
+        """What is wrong with an already-typed, non-null value beyond its type, if anything."""
+        if self.min_value is not None and value < self.min_value:
+            return f"negative or too small value {value!r} (minimum {self.min_value:g})"
+        if self.data_type == "text" and len(value) > self.max_chars:
+            return f"oversize value of {len(value)} characters (limit {self.max_chars})"
+        if self.data_type == "timestamp":
+            moment = parse_timestamp(value)
+            if moment > (cutoff or future_cutoff()):
+                return f"date in the future: {moment.isoformat()}"
+        return None
 
     def hint(self) -> TColumnSchema:
         hint: TColumnSchema = {"name": self.name, "data_type": self.data_type}  # type: ignore[typeddict-item]
@@ -158,8 +197,21 @@ class Contract:
     def nested_hints(self) -> dict[str, dict[str, Any]]:
         return {name: {"columns": child.column_hints()} for name, child in self.nested.items()}
 
-    def check(self, record: Any) -> dict[str, Any]:
-        """Return the record with contract values coerced, or raise ContractViolation."""
+    @property
+    def references(self) -> dict[str, str]:
+        """Column -> reference set, for the columns that must name a known entity."""
+        return {c.name: c.references for c in self.columns if c.references}
+
+    def check(
+        self,
+        record: Any,
+        cutoff: datetime | None = None,
+        known: Callable[[str], frozenset[str] | None] | None = None,
+    ) -> dict[str, Any]:
+        """Return the record with contract values coerced, or raise ContractViolation.
+
+        ``known(name)`` gives a reference set (e.g. the store ids) or None when the source
+        has none to check against."""
         if not isinstance(record, dict):
             raise ContractViolation(f"expected a JSON object, got {type(record).__name__}")
         for key in self.primary_key:
@@ -177,6 +229,15 @@ class Contract:
                 clean[column.name] = COERCERS[column.data_type](value)
             except ContractViolation as exc:
                 raise ContractViolation(f"field `{column.name}`: {exc}") from None
+            problem = column.semantic_problem(clean[column.name], cutoff)
+            if problem:
+                raise ContractViolation(f"field `{column.name}`: {problem}")
+            if column.references and known is not None:
+                values = known(column.references)
+                if values is not None and clean[column.name] not in values:
+                    raise ContractViolation(
+                        f"field `{column.name}`: unknown {column.references} {clean[column.name]!r}"
+                    )
         for name, child in self.nested.items():
             items = record.get(name)
             if items is None:
@@ -184,26 +245,31 @@ class Contract:
             if not isinstance(items, list):
                 raise ContractViolation(f"field `{name}`: expected a list")
             try:
-                clean[name] = [child.check(item) for item in items]
+                clean[name] = [child.check(item, cutoff, known) for item in items]
             except ContractViolation as exc:
                 raise ContractViolation(f"{name}[]: {exc}") from None
         return clean
 
 
-def text(name: str, required: bool = False) -> Column:
-    return Column(name, "text", required)
+def text(
+    name: str,
+    required: bool = False,
+    max_chars: int = MAX_TEXT_CHARS,
+    references: str | None = None,
+) -> Column:
+    return Column(name, "text", required, max_chars=max_chars, references=references)
 
 
-def integer(name: str, required: bool = False) -> Column:
-    return Column(name, "bigint", required)
+def integer(name: str, required: bool = False, min_value: float | None = None) -> Column:
+    return Column(name, "bigint", required, min_value=min_value)
 
 
-def number(name: str, required: bool = False) -> Column:
-    return Column(name, "double", required)
+def number(name: str, required: bool = False, min_value: float | None = None) -> Column:
+    return Column(name, "double", required, min_value=min_value)
 
 
-def money(name: str, required: bool = False) -> Column:
-    return Column(name, "decimal", required)
+def money(name: str, required: bool = False, min_value: float | None = None) -> Column:
+    return Column(name, "decimal", required, min_value=min_value)
 
 
 def boolean(name: str, required: bool = False) -> Column:

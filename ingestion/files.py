@@ -168,17 +168,17 @@ def read_jsonl_arrow(contract: Contract, items: list[FileItemDict]) -> Iterator[
         data, tail = _split_damaged(data, error)
         lines = numbered_lines(data)
         tables, bad = typed_tables(lines, schema, where)
-        loadable: list[pa.Table] = []
-        for table in tables:
-            kept, rejected = split_arrow(contract, table)
+        kept = None
+        if tables:
+            # One table per file, so a key repeated anywhere in the file is seen as such.
+            whole = pa.concat_tables(tables, promote_options="permissive")
+            kept, rejected = split_arrow(contract, whole)
             bad.extend(rejected)
-            if kept.num_rows:
-                loadable.append(kept)
         if error:
             bad.append(_file_error(item, error, tail, len(lines)))
         count(metrics, received=len(lines) + (1 if error else 0), quarantined=len(bad))
-        if loadable:
-            yield pa.concat_tables(loadable, promote_options="permissive")
+        if kept is not None and kept.num_rows:
+            yield kept
         if bad:
             log.warning("%s: %d record(s) quarantined from %s", contract.resource, len(bad), where)
             yield quarantine_rows(contract.resource, bad)

@@ -26,6 +26,8 @@ from ingestion.marketing import settings as marketing_settings
 from ingestion.messaging import settings as messaging_settings
 from ingestion.pos import settings as pos_settings
 from ingestion.reconciliation import reconcile, record
+from ingestion.references import REFERENCE_FLAGS_COLUMNS, REFERENCE_FLAGS_TABLE, unknown_skus
+from ingestion.schema_changes import SCHEMA_CHANGES_COLUMNS, SCHEMA_CHANGES_TABLE, new_columns
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +118,9 @@ def make_pipeline(
     _check(system)
     # Also in .dlt/config.toml; set here so it holds when run from another directory.
     dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
+    # Arrow batches of one resource may differ (a new upstream column in one file): merge
+    # them losslessly instead of failing the load.
+    dlt.config["data_writer.arrow_concat_promote_options"] = "default"
     pipelines_dir = Path(pipelines_dir or default_pipelines_dir(warehouse_path))
     pipelines_dir.mkdir(parents=True, exist_ok=True)
     return dlt.pipeline(
@@ -164,10 +169,41 @@ def sandbox_endpoints(
 def record_run(
     system: str, pipeline: dlt.Pipeline, warehouse_path: Path, pipelines_dir: Path | None = None
 ) -> list[dict[str, Any]]:
-    """Reconcile the pipeline's last run and append it to ``raw_audit.load_reconciliation``."""
+    """Audit the pipeline's last run into ``raw_audit``: its reconciliation
+    (``load_reconciliation``), the new upstream columns it loaded (``schema_changes``) and
+    the loaded records naming an unknown SKU (``reference_flags``)."""
     rows = reconcile(system, pipeline, RESOURCES[system])
-    record(rows, warehouse_path, Path(pipelines_dir or default_pipelines_dir(warehouse_path)))
+    load_id = next((r["load_id"] for r in rows if r["load_id"]), None)
+    extra = {
+        SCHEMA_CHANGES_TABLE: (
+            new_columns(system, pipeline, CONTRACTS[system]),
+            SCHEMA_CHANGES_COLUMNS,
+        ),
+        REFERENCE_FLAGS_TABLE: (unknown_skus(system, pipeline, load_id), REFERENCE_FLAGS_COLUMNS),
+    }
+    pipelines_dir = Path(pipelines_dir or default_pipelines_dir(warehouse_path))
+    record(rows, warehouse_path, pipelines_dir, extra)
     return rows
+
+
+def finish_interrupted(system: str, pipeline: dlt.Pipeline) -> None:
+    """Load what a killed run had already extracted before extracting anything new.
+
+    dlt commits a run's incremental state together with its load package, so a package that
+    was extracted but never loaded must be loaded now or its records would be skipped
+    (a gap); merge on the primary keys makes loading it again harmless (no duplicates).
+    A run killed during extract left no committed package and no new state: it is simply
+    extracted again.
+    """
+    if not pipeline.has_pending_data:
+        return
+    pending = [*pipeline.list_extracted_load_packages(), *pipeline.list_normalized_load_packages()]
+    log.warning(
+        "%s: an earlier run was interrupted; loading its pending load package(s) %s first",
+        system,
+        ", ".join(pending),
+    )
+    pipeline.run()
 
 
 def run_system(
@@ -181,6 +217,7 @@ def run_system(
     """Load one system into ``raw_<system>`` and return its reconciliation rows."""
     started = time.monotonic()
     pipeline = make_pipeline(system, warehouse_path, pipelines_dir)
+    finish_interrupted(system, pipeline)
     source = make_source(system, sources_dir, endpoints)
     pipeline.run(source, refresh="drop_sources" if full_refresh else None)
     rows = record_run(system, pipeline, warehouse_path, pipelines_dir)

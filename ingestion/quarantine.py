@@ -8,8 +8,8 @@ metrics; ``ingestion.reconciliation`` turns those into the audit trail after the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 import dlt
@@ -18,7 +18,14 @@ import pyarrow.compute as pc
 from dlt.common import json
 from dlt.extract.items_transform import ItemTransform
 
-from ingestion.contracts import Contract, ContractViolation, as_timestamp
+from ingestion.contracts import (
+    Column,
+    Contract,
+    ContractViolation,
+    as_timestamp,
+    future_cutoff,
+    parse_timestamp,
+)
 
 QUARANTINE_TABLE = "_quarantine"
 
@@ -89,37 +96,157 @@ def count(metrics: dict[str, Any], received: int = 0, quarantined: int = 0) -> N
     metrics["quarantined"] += quarantined
 
 
+Known = Callable[[str], frozenset[str] | None]
+
+
 def split_records(
-    contract: Contract, records: list[Any]
+    contract: Contract, records: list[Any], known: Known | None = None
 ) -> tuple[list[dict[str, Any]], list[tuple[str, Any]]]:
+    """Loadable records and (reason, payload) rejects; a key repeated within the batch keeps
+    its last version (pages and files are written oldest first) and rejects the others."""
+    cutoff = future_cutoff()
     good: list[dict[str, Any]] = []
     bad: list[tuple[str, Any]] = []
     for record in records:
         try:
-            good.append(contract.check(record))
+            good.append(contract.check(record, cutoff, known))
         except ContractViolation as exc:
             bad.append((f"contract: {exc}", record))
-    return good, bad
+    keys = contract.primary_key
+    last = {tuple(r[k] for k in keys): i for i, r in enumerate(good)}
+    if len(last) == len(good):
+        return good, bad
+    kept = set(last.values())
+    for i, record in enumerate(good):
+        if i not in kept:
+            bad.append((_duplicate_reason(contract, record), record))
+    return [r for i, r in enumerate(good) if i in kept], bad
 
 
-def split_arrow(contract: Contract, table: pa.Table) -> tuple[pa.Table, list[tuple[str, Any]]]:
-    """Arrow batches are typed already; only missing keys and required fields can be wrong."""
-    required = [*contract.primary_key, *(c.name for c in contract.columns if c.required)]
+def _duplicate_reason(contract: Contract, row: dict[str, Any]) -> str:
+    key = ", ".join(f"`{k}`={row.get(k)!r}" for k in contract.primary_key)
+    return f"contract: duplicate primary key {key} in the same batch; a later version was kept"
+
+
+def split_arrow(
+    contract: Contract, table: pa.Table, known: Known | None = None
+) -> tuple[pa.Table, list[tuple[str, Any]]]:
+    """The Arrow counterpart of ``split_records``: types are settled by the Arrow schema, so
+    only missing values, semantic rules and repeated keys can reject a row."""
+    reasons: list[tuple[str, Any]] = []
+    bad_mask = _missing_mask(contract, table)
+    if bad_mask is not None and pc.any(bad_mask).as_py():
+        required = list(dict.fromkeys(_required(contract)))
+        for row in table.filter(bad_mask).to_pylist():
+            absent = next(n for n in required if row.get(n) is None)
+            kind = "primary key" if absent in contract.primary_key else "required field"
+            reasons.append((f"contract: missing {kind} `{absent}`", row))
+        table = table.filter(pc.invert(bad_mask))
+    table, semantic = _split_semantic(contract, table, known)
+    reasons.extend(semantic)
+    table, duplicates = _split_duplicates(contract, table)
+    reasons.extend(duplicates)
+    return _keys_not_null(_without_empty_extras(contract, table), contract.primary_key), reasons
+
+
+def _without_empty_extras(contract: Contract, table: pa.Table) -> pa.Table:
+    """Drop columns outside the contract that only rejected rows had (e.g. a renamed field):
+    they would otherwise reach the warehouse as empty new columns."""
+    known = set(contract.column_names)
+    empty = [
+        name
+        for name in table.column_names
+        if name not in known and table[name].null_count == table.num_rows
+    ]
+    return table.drop_columns(empty) if empty else table
+
+
+def _required(contract: Contract) -> list[str]:
+    return [*contract.primary_key, *(c.name for c in contract.columns if c.required)]
+
+
+def _missing_mask(contract: Contract, table: pa.Table) -> pa.ChunkedArray | None:
     bad_mask = None
-    for name in dict.fromkeys(required):
+    for name in dict.fromkeys(_required(contract)):
         if name not in table.column_names:
             missing = pa.array([True] * table.num_rows)
         else:
             missing = pc.is_null(table[name])
         bad_mask = missing if bad_mask is None else pc.or_(bad_mask, missing)
+    return bad_mask
+
+
+def _semantic_mask(column: Column, values: Any, cutoff: datetime, known: Known | None) -> Any:
+    """True where a typed value breaks a rule of its column (null where the value is null)."""
+    masks = []
+    if column.min_value is not None:
+        masks.append(pc.less(values, pa.scalar(column.min_value).cast(pa.float64())))
+    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+        masks.append(pc.greater(pc.utf8_length(values), column.max_chars))
+        if column.references and known is not None:
+            allowed = known(column.references)
+            if allowed is not None:
+                masks.append(pc.invert(pc.is_in(values, pa.array(sorted(allowed)))))
+    if pa.types.is_timestamp(values.type):
+        limit = cutoff if values.type.tz else cutoff.replace(tzinfo=None)
+        masks.append(pc.greater(values, pa.scalar(limit, type=pa.timestamp("us", values.type.tz))))
+    mask = None
+    for m in masks:
+        mask = m if mask is None else pc.or_(mask, m)
+    return mask
+
+
+def _split_semantic(
+    contract: Contract, table: pa.Table, known: Known | None
+) -> tuple[pa.Table, list[tuple[str, Any]]]:
+    cutoff = future_cutoff()
+    bad_mask = None
+    for column in contract.columns:
+        if column.name not in table.column_names:
+            continue
+        mask = _semantic_mask(column, table[column.name], cutoff, known)
+        if mask is not None:
+            mask = pc.fill_null(mask, False)
+            bad_mask = mask if bad_mask is None else pc.or_(bad_mask, mask)
+    if bad_mask is None or not pc.any(bad_mask).as_py():
+        return table, []
     reasons = []
-    if bad_mask is not None and pc.any(bad_mask).as_py():
-        for row in table.filter(bad_mask).to_pylist():
-            absent = next(n for n in dict.fromkeys(required) if row.get(n) is None)
-            kind = "primary key" if absent in contract.primary_key else "required field"
-            reasons.append((f"contract: missing {kind} `{absent}`", row))
-        table = table.filter(pc.invert(bad_mask))
-    return _keys_not_null(table, contract.primary_key), reasons
+    for row in table.filter(bad_mask).to_pylist():
+        try:
+            contract.check(_loosely_typed(row), cutoff, known)
+            reason = "contract: rejected by a semantic rule"
+        except ContractViolation as exc:
+            reason = f"contract: {exc}"
+        reasons.append((reason, row))
+    return table.filter(pc.invert(bad_mask)), reasons
+
+
+def _loosely_typed(row: dict[str, Any]) -> dict[str, Any]:
+    # Arrow gives datetimes and dates; the record checks take them as they are.
+    return {
+        k: (v.isoformat() if isinstance(v, date) and not isinstance(v, datetime) else v)
+        for k, v in row.items()
+    }
+
+
+def _split_duplicates(
+    contract: Contract, table: pa.Table
+) -> tuple[pa.Table, list[tuple[str, Any]]]:
+    keys = list(contract.primary_key)
+    if table.num_rows < 2 or any(k not in table.column_names for k in keys):
+        return table, []
+    index = pa.array(range(table.num_rows), type=pa.int64())
+    latest = (
+        table.select(keys)
+        .append_column("_row", index)
+        .group_by(keys, use_threads=False)
+        .aggregate([("_row", "max")])
+    )
+    if latest.num_rows == table.num_rows:
+        return table, []
+    keep = pc.is_in(index, latest["_row_max"])
+    dropped = table.filter(pc.invert(keep)).to_pylist()
+    return table.filter(keep), [(_duplicate_reason(contract, r), r) for r in dropped]
 
 
 def _keys_not_null(table: pa.Table, keys: tuple[str, ...]) -> pa.Table:
@@ -134,8 +261,9 @@ def _is_quarantine(meta: Any) -> bool:
 
 
 class CursorGuardStep(ItemTransform[Any, dict[str, Any]]):
-    """Pipe step before dlt's incremental step: a record whose cursor is not a timestamp
-    would corrupt the incremental state (a string like "n/a" sorts after every date), so
+    """Pipe step before dlt's incremental step: a record whose cursor is not a timestamp, or
+    lies in the future, would corrupt the incremental state (a string like "n/a" or a year
+    2099 sorts after every real date, and every later run would skip all real changes), so
     it is quarantined before dlt compares it."""
 
     placement_affinity: ClassVar[float] = 0.5
@@ -148,7 +276,7 @@ class CursorGuardStep(ItemTransform[Any, dict[str, Any]]):
         # steps with their own "received" would overwrite each other.
         self._custom_metrics = validator.custom_metrics
 
-    def _bad_cursor(self, record: Any) -> str | None:
+    def _bad_cursor(self, record: Any, cutoff: datetime) -> str | None:
         if not isinstance(record, dict):
             return f"contract: expected a JSON object, got {type(record).__name__}"
         value = record.get(self.cursor)
@@ -156,26 +284,51 @@ class CursorGuardStep(ItemTransform[Any, dict[str, Any]]):
             return f"contract: missing required field `{self.cursor}`"
         try:
             as_timestamp(value)
-        except ContractViolation as exc:
+            moment = parse_timestamp(value)
+        except (ContractViolation, ValueError) as exc:
             return f"contract: field `{self.cursor}`: {exc}"
+        if moment > cutoff:
+            return f"contract: field `{self.cursor}`: date in the future: {moment.isoformat()}"
         return None
 
+    def _split_arrow(self, table: pa.Table, cutoff: datetime) -> tuple[pa.Table, list]:
+        if self.cursor not in table.column_names:
+            return table, []
+        values = table[self.cursor]
+        if not pa.types.is_timestamp(values.type):
+            return table, []
+        limit = cutoff if values.type.tz else cutoff.replace(tzinfo=None)
+        ahead = pc.fill_null(pc.greater(values, pa.scalar(limit, type=values.type)), False)
+        if not pc.any(ahead).as_py():
+            return table, []
+        bad = [
+            (f"contract: field `{self.cursor}`: date in the future: {row[self.cursor]}", row)
+            for row in table.filter(ahead).to_pylist()
+        ]
+        return table.filter(pc.invert(ahead)), bad
+
     def __call__(self, item: Any, meta: Any = None) -> Iterator[Any]:
-        if isinstance(item, pa.Table | pa.RecordBatch) or _is_quarantine(meta):
+        if _is_quarantine(meta):
             yield item
             return
-        records = item if isinstance(item, list) else [item]
-        good, bad = [], []
-        for record in records:
-            reason = self._bad_cursor(record)
-            if reason:
-                bad.append((reason, record))
-            else:
-                good.append(record)
+        cutoff = future_cutoff()
+        if isinstance(item, pa.Table | pa.RecordBatch):
+            table = pa.Table.from_batches([item]) if isinstance(item, pa.RecordBatch) else item
+            good_table, bad = self._split_arrow(table, cutoff)
+            good: Any = good_table if good_table.num_rows else None
+        else:
+            records = item if isinstance(item, list) else [item]
+            good, bad = [], []
+            for record in records:
+                reason = self._bad_cursor(record, cutoff)
+                if reason:
+                    bad.append((reason, record))
+                else:
+                    good.append(record)
         if bad:
             count(self._custom_metrics, received=len(bad), quarantined=len(bad))
             yield quarantine_rows(self.contract.resource, bad)
-        if good:
+        if good is not None and len(good):
             yield good
 
 
@@ -188,9 +341,10 @@ class ValidateStep(ItemTransform[Any, dict[str, Any]]):
 
     placement_affinity: ClassVar[float] = 1.05
 
-    def __init__(self, contract: Contract) -> None:
+    def __init__(self, contract: Contract, known: Known | None = None) -> None:
         super().__init__(lambda item: item)
         self.contract = contract
+        self.known = known
 
     def __call__(self, item: Any, meta: Any = None) -> Iterator[Any]:
         if _is_quarantine(meta):
@@ -200,11 +354,11 @@ class ValidateStep(ItemTransform[Any, dict[str, Any]]):
         if isinstance(item, pa.RecordBatch):
             item = pa.Table.from_batches([item])
         if isinstance(item, pa.Table):
-            good, bad = split_arrow(self.contract, item)
+            good, bad = split_arrow(self.contract, item, self.known)
             received = item.num_rows
         else:
             records = item if isinstance(item, list) else [item]
-            good, bad = split_records(self.contract, records)
+            good, bad = split_records(self.contract, records, self.known)
             received = len(records)
         count(self._custom_metrics, received=received, quarantined=len(bad))
         if (good.num_rows if isinstance(good, pa.Table) else len(good)) > 0:
@@ -224,7 +378,11 @@ def with_quarantine_table(resource: Any) -> Any:
 
 
 def with_validation(
-    resource: Any, contract: Contract, step: bool = True, cursor_guard: str | None = None
+    resource: Any,
+    contract: Contract,
+    step: bool = True,
+    cursor_guard: str | None = None,
+    known: Known | None = None,
 ) -> Any:
     """Attach the contract to a dlt resource: quarantine variant, column hints and (unless the
     resource validates while reading, like the file readers) the validation step, plus a
@@ -234,7 +392,7 @@ def with_validation(
     if contract.nested:
         resource.apply_hints(nested_hints=contract.nested_hints())
     if step:
-        validator = ValidateStep(contract)
+        validator = ValidateStep(contract, known)
         resource.add_step(validator)
         if cursor_guard:
             resource.add_step(CursorGuardStep(validator, cursor_guard))

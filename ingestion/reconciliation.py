@@ -128,13 +128,20 @@ def audit_pipeline(warehouse_path: Path, pipelines_dir: Path) -> dlt.Pipeline:
 
 
 def record(
-    rows: list[dict[str, Any]], warehouse_path: Path, pipelines_dir: Path
+    rows: list[dict[str, Any]],
+    warehouse_path: Path,
+    pipelines_dir: Path,
+    extra: dict[str, tuple[list[dict[str, Any]], dict[str, Any]]] | None = None,
 ) -> LoadInfo | None:
-    """Append reconciliation rows to ``raw_audit.load_reconciliation``."""
-    rows = [r for r in rows if r["load_id"] is not None]
-    if not rows:
+    """Append reconciliation rows to ``raw_audit.load_reconciliation``, and the rows of other
+    audit tables (``extra``: table -> (rows, column hints)) in the same load."""
+    tables = {AUDIT_TABLE: ([r for r in rows if r["load_id"] is not None], AUDIT_COLUMNS)}
+    tables.update(extra or {})
+    resources = [
+        dlt.resource(table_rows, name=name, write_disposition="append", columns=columns)
+        for name, (table_rows, columns) in tables.items()
+        if table_rows
+    ]
+    if not resources:
         return None
-    resource = dlt.resource(
-        rows, name=AUDIT_TABLE, write_disposition="append", columns=AUDIT_COLUMNS
-    )
-    return audit_pipeline(warehouse_path, pipelines_dir).run(resource)
+    return audit_pipeline(warehouse_path, pipelines_dir).run(resources)

@@ -13,14 +13,19 @@ LINE_ITEM = Contract(
         text("id", required=True),
         text("sku"),
         text("product_id"),
-        integer("quantity"),
-        money("price"),
+        integer("quantity", min_value=0),
+        money("price", min_value=0),
     ),
 )
 REFUND = Contract(
     "orders__refunds",
     ("id",),
-    (text("id", required=True), timestamp("created_at"), money("amount"), text("reason")),
+    (
+        text("id", required=True),
+        timestamp("created_at"),
+        money("amount", min_value=0),
+        text("reason"),
+    ),
 )
 
 CONTRACTS = {
@@ -54,7 +59,7 @@ CONTRACTS = {
             money("subtotal_price"),
             money("total_discounts"),
             money("total_shipping"),
-            money("total_price", required=True),
+            money("total_price", required=True, min_value=0),
             text("currency"),
             text("financial_status"),
             text("landing_anonymous_id"),

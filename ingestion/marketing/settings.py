@@ -11,9 +11,9 @@ SPEND = Contract(
         day("date", required=True),
         text("channel", required=True),
         text("campaign_id", required=True),
-        money("spend", required=True),
-        integer("impressions"),
-        integer("clicks"),
+        money("spend", required=True, min_value=0),
+        integer("impressions", min_value=0),
+        integer("clicks", min_value=0),
         text("currency"),
     ),
 )

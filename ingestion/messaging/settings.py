@@ -12,7 +12,8 @@ MESSAGE = Contract(
         text("message_id", required=True),
         text("sender"),
         timestamp("sent_at"),
-        text("body"),
+        # Call transcripts are long; anything beyond this is not a conversation.
+        text("body", max_chars=200_000),
     ),
 )
 

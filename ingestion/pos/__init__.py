@@ -6,11 +6,15 @@ Config: ``SOURCES__POS__CREDENTIALS`` (any SQLAlchemy URL, e.g.
 
 from __future__ import annotations
 
+import importlib.util
+from typing import Any
+
 import dlt
+import sqlalchemy as sa
 from dlt.sources.sql_database import sql_database
 
 from ingestion.pos.settings import CONTRACTS, DEFAULT_LAG_DAYS, INCREMENTAL_CURSOR, RESOURCES
-from ingestion.quarantine import with_validation
+from ingestion.quarantine import Known, current_load_id, with_validation
 
 __all__ = ["RESOURCES", "pos"]
 
@@ -21,6 +25,7 @@ CHUNK_SIZE = 50_000
 def pos(credentials: str = dlt.secrets.value, lag_days: float = DEFAULT_LAG_DAYS):
     """Stores, tickets, ticket lines, returns, pickups and daily inventory, merged on their
     keys; every table with ``updated_at`` is read incrementally with a lag window."""
+    credentials = database_url(credentials)
     tables = sql_database(
         credentials=credentials,
         table_names=list(RESOURCES),
@@ -30,11 +35,15 @@ def pos(credentials: str = dlt.secrets.value, lag_days: float = DEFAULT_LAG_DAYS
         # Reflect at extract time, so the source builds before the database exists.
         defer_table_reflect=True,
     )
+    known = known_store_ids(credentials)
     resources = []
     for name, contract in CONTRACTS.items():
-        resource = with_validation(tables.resources[name], contract)
+        cursor = INCREMENTAL_CURSOR.get(name)
+        resource = with_validation(
+            tables.resources[name], contract, cursor_guard=cursor, known=known
+        )
         resource.apply_hints(primary_key=list(contract.primary_key), write_disposition="merge")
-        if cursor := INCREMENTAL_CURSOR.get(name):
+        if cursor:
             resource.apply_hints(
                 incremental=dlt.sources.incremental(
                     cursor, lag=lag_days * 86_400, on_cursor_value_missing="include"
@@ -42,3 +51,42 @@ def pos(credentials: str = dlt.secrets.value, lag_days: float = DEFAULT_LAG_DAYS
             )
         resources.append(resource)
     return resources
+
+
+def database_url(credentials: Any) -> Any:
+    """A bare ``postgresql://`` URL means SQLAlchemy's default driver, which in SQLAlchemy 2.1
+    is psycopg 3; the project ships psycopg2, so pick it unless psycopg 3 is installed."""
+    if not isinstance(credentials, str):
+        return credentials
+    url = sa.engine.make_url(credentials)
+    if url.drivername == "postgresql" and importlib.util.find_spec("psycopg") is None:
+        return url.set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
+    return credentials
+
+
+def known_store_ids(credentials: Any) -> Known:
+    """The ``stores`` reference set, read once per load from the same database.
+
+    A ticket naming a store its own database does not have is corrupt (PostgreSQL would
+    refuse it through the foreign key; SQLite does not check), so it is quarantined.
+    """
+    cache: dict[str, Any] = {}
+
+    def known(reference: str) -> frozenset[str] | None:
+        if reference != "stores":
+            return None
+        load_id = current_load_id()
+        if cache.get("load_id") != load_id:
+            url = credentials if isinstance(credentials, str) else credentials.to_url()
+            engine = sa.create_engine(url)
+            try:
+                with engine.connect() as con:
+                    ids = frozenset(
+                        r[0] for r in con.execute(sa.text("SELECT store_id FROM stores"))
+                    )
+            finally:
+                engine.dispose()
+            cache.update(load_id=load_id, ids=ids)
+        return cache["ids"]
+
+    return known

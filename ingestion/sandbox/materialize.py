@@ -105,8 +105,12 @@ def _write_table_entity(out: Path, state: WorldState, system: str, entity: str,
     return truth_table(system, entity, ready["_key"], ready["_person"])
 
 
-def materialize(out: Path, state: WorldState, batch: Batch, window_first_day: str) -> pa.Table:
-    """Apply ``batch`` plus the pending queue; returns the new ground-truth identity rows."""
+def materialize(out: Path, state: WorldState, batch: Batch, window_first_day: str,
+                writer: FileWriter) -> pa.Table:  # fmt: skip
+    """Apply ``batch`` plus the pending queue; returns the new ground-truth identity rows.
+
+    Partition files go to ``writer``, which may still be writing them when this returns.
+    """
     queue = PendingQueue(out)
     merged: dict[tuple[str, str], list[Version]] = defaultdict(list)
     for key, versions in queue.pop_all().items():
@@ -121,53 +125,51 @@ def materialize(out: Path, state: WorldState, batch: Batch, window_first_day: st
     crm_con = docstore.connect(out, "crm")
     shop_con = docstore.connect(out, "ecommerce")
     pos_con = pos_db.connect(out)
-    with FileWriter() as writer:
-        for system, entity in TABLE_ENTITIES:
-            tables = list(batch.tables.pop((system, entity), []))
-            stray = merged.pop((system, entity), [])
-            if stray:
-                tables.append(_as_table(stray, tables[0].schema if tables else None))
-            rows = _write_table_entity(out, state, system, entity, tables, window_first_day,
-                                       writer)  # fmt: skip
-            if rows is not None:
-                truth.append(rows)
-        for system, entity in sorted(merged):
-            versions = merged[(system, entity)]
-            is_file = system in file_systems
-            cutoff = cutoff_day if is_file else cutoff_ts
-            ready = [v for v in versions if v.visible_at < cutoff]
-            pending += [(system, entity, v) for v in versions if v.visible_at >= cutoff]
-            if not ready:
-                continue
-            if is_file:
-                by_dt: dict[str, list[Version]] = defaultdict(list)
-                for v in ready:
-                    by_dt[max(v.visible_at, window_first_day)].append(v)
-                for dt in sorted(by_dt):
-                    rows = sorted(by_dt[dt], key=lambda v: v.key)
-                    if system == "marketing":
-                        write_spend_partition(out, dt, [v.doc for v in rows])
-                    else:
-                        write_jsonl_partition(out, system, entity, dt, [v.doc for v in rows])
-                name = f"{system}.{entity}"
-                state.file_parts[name] = state.file_parts.get(name, 0) + len(ready)
-                truth.append(
-                    truth_table(
-                        system, entity, [v.key for v in ready], [v.person_id for v in ready]
-                    )
-                )
-                continue
-            latest = _latest(ready)
+    for system, entity in TABLE_ENTITIES:
+        tables = list(batch.tables.pop((system, entity), []))
+        stray = merged.pop((system, entity), [])
+        if stray:
+            tables.append(_as_table(stray, tables[0].schema if tables else None))
+        rows = _write_table_entity(out, state, system, entity, tables, window_first_day,
+                                   writer)  # fmt: skip
+        if rows is not None:
+            truth.append(rows)
+    for system, entity in sorted(merged):
+        versions = merged[(system, entity)]
+        is_file = system in file_systems
+        cutoff = cutoff_day if is_file else cutoff_ts
+        ready = [v for v in versions if v.visible_at < cutoff]
+        pending += [(system, entity, v) for v in versions if v.visible_at >= cutoff]
+        if not ready:
+            continue
+        if is_file:
+            by_dt: dict[str, list[Version]] = defaultdict(list)
+            for v in ready:
+                by_dt[max(v.visible_at, window_first_day)].append(v)
+            for dt in sorted(by_dt):
+                rows = sorted(by_dt[dt], key=lambda v: v.key)
+                if system == "marketing":
+                    write_spend_partition(out, dt, [v.doc for v in rows])
+                else:
+                    write_jsonl_partition(out, system, entity, dt, [v.doc for v in rows],
+                                          writer)  # fmt: skip
+            name = f"{system}.{entity}"
+            state.file_parts[name] = state.file_parts.get(name, 0) + len(ready)
             truth.append(
-                truth_table(system, entity, [v.key for v in latest], [v.person_id for v in latest])
+                truth_table(system, entity, [v.key for v in ready], [v.person_id for v in ready])
             )
-            if system == "pos":
-                pos_db.upsert(pos_con, entity, [v.doc for v in latest])
-            else:
-                con = crm_con if system == "crm" else shop_con
-                rows = [(v.key, v.doc["updated_at"], orjson.dumps(v.doc)) for v in latest]
-                docstore.upsert(con, entity, rows)
-            log.info("%s.%s: %d records written", system, entity, len(latest))
+            continue
+        latest = _latest(ready)
+        truth.append(
+            truth_table(system, entity, [v.key for v in latest], [v.person_id for v in latest])
+        )
+        if system == "pos":
+            pos_db.upsert(pos_con, entity, [v.doc for v in latest])
+        else:
+            con = crm_con if system == "crm" else shop_con
+            rows = [(v.key, v.doc["updated_at"], orjson.dumps(v.doc)) for v in latest]
+            docstore.upsert(con, entity, rows)
+        log.info("%s.%s: %d records written", system, entity, len(latest))
     for table, parts in batch.pos_rows.items():
         n = 0
         for columns, values in parts:

@@ -13,6 +13,7 @@ import pandas as pd
 
 from .assortment import make_products, make_stores, store_count
 from .crm import assign_spellings
+from .files import FileWriter
 from .inventory import initial_stock
 from .materialize import materialize
 from .mess import mailbox_keys
@@ -92,7 +93,7 @@ def _new_people(state: WorldState, params: WorldParams, rng, n: int, start: date
 
 
 def _simulate(out: Path, state: WorldState, params: WorldParams, days: list[date],
-              first: bool) -> None:  # fmt: skip
+              first: bool, writer: FileWriter) -> None:  # fmt: skip
     """Simulate ``days`` and write them, parking the window's ground-truth identity rows."""
     window = Window(state, params, days, int(state.args["seed"]))
     batch, ledgers = window.run(first_window=first)
@@ -104,7 +105,8 @@ def _simulate(out: Path, state: WorldState, params: WorldParams, days: list[date
         ledger.append(name, window.window_index, df)
     spend = pd.DataFrame([v.doc for v in batch.versions.get(("marketing", "spend"), [])])
     ledger.append("spend", window.window_index, spend)
-    add_identity_rows(out, window.window_index, materialize(out, state, batch, days[0].isoformat()))
+    rows = materialize(out, state, batch, days[0].isoformat(), writer)
+    add_identity_rows(out, window.window_index, rows)
     state.counters["window"] += 1
 
 
@@ -112,10 +114,12 @@ def _run(out: Path, state: WorldState, params: WorldParams, days: list[date], fi
     """Simulate ``days`` in chunks (bounded memory), then write state, truth and manifest."""
     t0 = time.perf_counter()
     chunks = [days[k : k + CHUNK_DAYS] for k in range(0, len(days), CHUNK_DAYS)]
-    for k, chunk in enumerate(chunks):
-        _simulate(out, state, params, chunk, first and k == 0)
-        log.info("simulated %s..%s (chunk %d of %d, %.1f s so far)",
-                 chunk[0], chunk[-1], k + 1, len(chunks), time.perf_counter() - t0)  # fmt: skip
+    # One writer for the whole run: a month's files are written while the next is simulated.
+    with FileWriter() as writer:
+        for k, chunk in enumerate(chunks):
+            _simulate(out, state, params, chunk, first and k == 0, writer)
+            log.info("simulated %s..%s (chunk %d of %d, %.1f s so far)",
+                     chunk[0], chunk[-1], k + 1, len(chunks), time.perf_counter() - t0)  # fmt: skip
     state.save(out)
     identity = update_identities(out)
     write_json(out / TRUTH_DIR / "kpis.json", compute_kpis(out, state, identity))

@@ -1,0 +1,214 @@
+"""``python -m ingestion.bench``: how fast each source ingests, against DuckDB alone.
+
+On a generated world, each file and database source is loaded twice into fresh warehouses:
+by its dlt pipeline (contract checks, quarantine, merge, audit: everything a nightly run
+does) and by DuckDB alone reading the same files / SQLite tables into a table. The ratio of
+the two times is the overhead of doing it properly (target: at most 2). REST sources are
+measured in records per second from the local sandbox server (target: at least 20k/s).
+Peak RSS is sampled per stage. One JSON document on stdout, progress on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import psutil
+
+from ingestion import paths
+from ingestion.pipelines import FILE_SYSTEMS, REST_SYSTEMS, run_system, sandbox_endpoints
+
+log = logging.getLogger("ingestion.bench")
+
+# What DuckDB alone reads for each source: (table, SQL reading the source files).
+_JSON = "read_json('{glob}', format='newline_delimited', union_by_name=true)"
+DUCKDB_READS: dict[str, list[tuple[str, str]]] = {
+    "clickstream": [("events", _JSON.format(glob="{src}/clickstream/dt=*/events-*.jsonl.gz"))],
+    "messaging": [
+        ("conversations", _JSON.format(glob="{src}/messaging/dt=*/conversations-*.jsonl.gz")),
+        ("deliveries", _JSON.format(glob="{src}/messaging/dt=*/deliveries-*.jsonl.gz")),
+    ],
+    "marketing": [("spend", "read_csv('{src}/marketing/dt=*/spend*.csv', header=true)")],
+}
+POS_TABLES = (
+    "stores",
+    "transactions",
+    "transaction_lines",
+    "returns",
+    "pickups",
+    "inventory_daily",
+)
+
+
+class PeakRss:
+    """Peak resident memory of this process while a block runs (sampled every 20 ms)."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._proc = psutil.Process()
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._proc.memory_info().rss)
+            self._stop.wait(0.02)
+
+    @contextmanager
+    def watch(self) -> Iterator[PeakRss]:
+        self.peak = self._proc.memory_info().rss
+        thread = threading.Thread(target=self._sample, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            thread.join()
+            self._stop.clear()
+
+    @property
+    def mb(self) -> float:
+        return round(self.peak / 2**20, 1)
+
+
+def _timed(action: Callable[[], Any]) -> tuple[float, float, Any]:
+    """Seconds, peak RSS (MB) and result of ``action``."""
+    rss = PeakRss()
+    with rss.watch():
+        started = time.perf_counter()
+        result = action()
+        seconds = time.perf_counter() - started
+    return round(seconds, 3), rss.mb, result
+
+
+def _sqlite_extension() -> str:
+    import duckdb_extension_sqlite_scanner as ext
+
+    root = Path(ext.__file__).parent / "extensions" / f"v{duckdb.__version__}"
+    return str(next(root.glob("sqlite_scanner.duckdb_extension")))
+
+
+def duckdb_alone(system: str, sources: Path, warehouse: Path) -> int:
+    """Read the system's source into DuckDB tables with DuckDB alone; rows read."""
+    with duckdb.connect(str(warehouse)) as con:
+        if system == "pos":
+            con.execute(f"LOAD '{_sqlite_extension()}'")
+            con.execute(
+                f"ATTACH '{sources / 'pos' / 'pos.sqlite'}' AS pos (TYPE sqlite, READ_ONLY)"
+            )
+            reads = [(t, f"pos.{t}") for t in POS_TABLES]
+        else:
+            reads = [(t, sql.format(src=sources)) for t, sql in DUCKDB_READS[system]]
+        rows = 0
+        for table, source_sql in reads:
+            con.execute(f"CREATE TABLE {table} AS SELECT * FROM {source_sql}")
+            rows += con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    return rows
+
+
+def _received(rows: list[dict[str, Any]]) -> int:
+    return sum(r["received"] for r in rows)
+
+
+def bench_sources(sources: Path, work: Path) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for system in (*FILE_SYSTEMS, "pos"):
+        log.info("%s: DuckDB alone...", system)
+        duck_s, duck_rss, duck_rows = _timed(
+            lambda s=system: duckdb_alone(s, sources, work / f"duck_{s}.duckdb")
+        )
+        log.info("%s: dlt pipeline...", system)
+        dlt_s, dlt_rss, rows = _timed(
+            lambda s=system: run_system(s, sources, work / f"dlt_{s}" / "warehouse.duckdb")
+        )
+        received = _received(rows)
+        out[system] = {
+            "records": received,
+            "duckdb_rows": duck_rows,
+            "dlt_seconds": dlt_s,
+            "duckdb_seconds": duck_s,
+            "ratio": round(dlt_s / duck_s, 2) if duck_s else None,
+            "dlt_records_per_s": round(received / dlt_s) if dlt_s else None,
+            "duckdb_rows_per_s": round(duck_rows / duck_s) if duck_s else None,
+            "dlt_peak_rss_mb": dlt_rss,
+            "duckdb_peak_rss_mb": duck_rss,
+        }
+        log.info("%s: %s", system, json.dumps(out[system]))
+    return out
+
+
+def bench_rest(sources: Path, work: Path) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    with sandbox_endpoints(sources, fault_rate=0.0) as endpoints:
+        for system in REST_SYSTEMS:
+            log.info("%s: dlt rest_api from the sandbox server...", system)
+            seconds, rss, rows = _timed(
+                lambda s=system: run_system(
+                    s, sources, work / f"dlt_{s}" / "warehouse.duckdb", endpoints
+                )
+            )
+            received = _received(rows)
+            out[system] = {
+                "records": received,
+                "seconds": seconds,
+                "records_per_s": round(received / seconds) if seconds else None,
+                "peak_rss_mb": rss,
+            }
+            log.info("%s: %s", system, json.dumps(out[system]))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ingestion.bench", description=__doc__)
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--sources", type=Path, help="an existing sandbox to read instead")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
+    )
+    paths.data_dir().mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="bench_", dir=paths.data_dir()))
+    try:
+        result: dict[str, Any] = {"customers": args.customers, "days": args.days}
+        sources = args.sources
+        if sources is None:
+            from ingestion.sandbox import generate
+
+            sources = work / "sources"
+            log.info("generating %d customers x %d days...", args.customers, args.days)
+            seconds, rss, _ = _timed(
+                lambda: generate(sources, customers=args.customers, days=args.days, seed=args.seed)
+            )
+            result["generate"] = {"seconds": seconds, "peak_rss_mb": rss}
+        result["sources"] = bench_sources(sources, work)
+        result["rest"] = bench_rest(sources, work)
+        result["targets"] = {
+            "file_and_database_ratio_at_most": 2.0,
+            "rest_records_per_s_at_least": 20_000,
+            "met": all(s["ratio"] <= 2.0 for s in result["sources"].values())
+            and all(r["records_per_s"] >= 20_000 for r in result["rest"].values()),
+        }
+        print(json.dumps(result, indent=2))
+    finally:
+        if args.keep:
+            log.info("work directory kept: %s", work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
