@@ -1,0 +1,1 @@
+"""Dagster orchestration of the warehouse and the ``omni`` command line."""

@@ -1,0 +1,152 @@
+"""``omni``: the command line of the warehouse (CONTRACT §1).
+
+Heavy imports (Dagster definitions, dbt, dlt) happen inside the commands, so ``omni --help``
+is instant and a broken sandbox package cannot break ``omni run``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+DEFAULT_WORLD = {"customers": 3000, "days": 90, "seed": 42}
+
+EXIT_OK = 0
+EXIT_RUN_FAILED = 1
+EXIT_USAGE = 2
+
+
+def _register_sandbox(subparsers: argparse._SubParsersAction) -> None:
+    try:
+        from ingestion.sandbox.cli import register
+    except Exception as exc:  # a broken sandbox must not take `omni run` down with it
+        broken = subparsers.add_parser("sandbox", help="(unavailable) the simulated retailer")
+        broken.set_defaults(func=lambda _args, error=exc: _sandbox_unavailable(error))
+        return
+    register(subparsers)
+
+
+def _sandbox_unavailable(error: Exception) -> int:
+    print(f"omni sandbox is unavailable: {type(error).__name__}: {error}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _sources_missing(sources: Path) -> bool:
+    return not sources.exists() or not any(sources.iterdir())
+
+
+def _generate_default_world(sources: Path) -> None:
+    from ingestion.sandbox import generate
+
+    print(
+        f"No sources at {sources}: generating the default sandbox "
+        f"({DEFAULT_WORLD['customers']} customers, {DEFAULT_WORLD['days']} days, "
+        f"seed {DEFAULT_WORLD['seed']})...",
+        flush=True,
+    )
+    generate(sources, **DEFAULT_WORLD)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from ingestion import paths
+
+    sources = Path(args.sources).resolve() if args.sources else paths.sources_dir()
+    if _sources_missing(sources):
+        if not args.generate_if_missing:
+            print(
+                f"No sources at {sources}. Generate them with `omni sandbox generate --out "
+                f"{sources} ...` or pass --generate-if-missing.",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        _generate_default_world(sources)
+
+    from orchestration.lib.kpi_summary import format_summary, read_summary
+    from orchestration.lib.runner import run_full_pipeline
+
+    try:
+        outcome = run_full_pipeline(
+            sources_dir=sources,
+            full_refresh=args.full_refresh,
+            log_level="DEBUG" if args.verbose else "INFO",
+        )
+    except Exception as exc:  # definitions that do not load (e.g. a dbt project that won't parse)
+        if args.verbose:
+            raise
+        print(f"Could not start the run: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"Nothing was published; {paths.published_path()} is unchanged.", file=sys.stderr)
+        return EXIT_RUN_FAILED
+    for warning in outcome.warnings:
+        print(f"warning: non-blocking check failed: {warning}", file=sys.stderr)
+    if not outcome.ok:
+        print(f"\nRun {outcome.run_id} FAILED; nothing was published.", file=sys.stderr)
+        if outcome.failed_checks:
+            print("Failed blocking checks:", file=sys.stderr)
+            for check in outcome.failed_checks:
+                detail = outcome.check_descriptions.get(check)
+                print(f"  - {check}" + (f": {detail}" if detail else ""), file=sys.stderr)
+        for step, message in outcome.failed_steps.items():
+            print(f"Step {step} failed: {message}", file=sys.stderr)
+        if outcome.success and not outcome.published:
+            print(
+                "published_marts did not run: dbt skipped marts below failed tests "
+                f"({', '.join(outcome.warnings) or 'see the run log'}).",
+                file=sys.stderr,
+            )
+        print(f"The last good file, if any, is still {paths.published_path()}", file=sys.stderr)
+        return EXIT_RUN_FAILED
+    print(f"\nRun {outcome.run_id} succeeded.\n")
+    print(format_summary(read_summary(paths.published_path()), paths.published_path()))
+    return EXIT_OK
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    import json
+
+    from orchestration.lib.bench import run_benchmark
+
+    print(json.dumps(run_benchmark(args.customers, args.days, seed=args.seed), indent=2))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="omni", description="Omnichannel analytics warehouse: ingest, build, check, publish."
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = subparsers.add_parser(
+        "run", help="one full run, in-process: ingest → dbt build → checks → publish"
+    )
+    run.add_argument("--sources", help="sandbox folder (default: $OMNI_DATA_DIR/sources)")
+    run.add_argument(
+        "--full-refresh", action="store_true", help="reload every source and rebuild every model"
+    )
+    run.add_argument(
+        "--generate-if-missing",
+        action="store_true",
+        help="generate the default sandbox (3000 customers, 90 days, seed 42) if absent",
+    )
+    run.add_argument("--verbose", action="store_true", help="log every Dagster engine event")
+    run.set_defaults(func=cmd_run)
+
+    bench = subparsers.add_parser(
+        "bench", help="time and measure every stage on a fresh world; prints JSON"
+    )
+    bench.add_argument("--customers", type=int, required=True)
+    bench.add_argument("--days", type=int, required=True)
+    bench.add_argument("--seed", type=int, default=DEFAULT_WORLD["seed"])
+    bench.set_defaults(func=cmd_bench)
+
+    _register_sandbox(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args) or EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,13 @@
+"""The one Dagster ``Definitions`` of the warehouse, assembled from the domains in ``defs/``."""
+
+import dagster as dg
+
+from orchestration.defs import ingestion, publish, quality, schedules, transform
+
+defs = dg.Definitions.merge(
+    ingestion.defs,
+    transform.defs,
+    quality.defs,
+    publish.defs,
+    schedules.defs,
+)

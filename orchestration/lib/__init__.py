@@ -1,0 +1,1 @@
+"""Code shared by the Dagster definitions and the ``omni`` command line."""

@@ -1,0 +1,140 @@
+"""Run the ``omni_full_run`` job in this process, against the Dagster instance in DAGSTER_HOME.
+
+This is the same job the daily schedule launches; ``omni run`` and the tests go through here.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+
+from ingestion import paths
+from orchestration.lib.asset_keys import PUBLISHED_MARTS_KEY
+
+_INSTANCE_YAML = """\
+# Written by `omni run`. Headless runs must not try to reach Dagster's telemetry endpoint.
+telemetry:
+  enabled: false
+"""
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    success: bool
+    published: bool
+    failed_checks: list[str] = field(default_factory=list)
+    check_descriptions: dict[str, str] = field(default_factory=dict)
+    failed_steps: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    published_metadata: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.success and self.published and not self.failed_checks
+
+
+def local_instance() -> dg.DagsterInstance:
+    """The persistent instance under DAGSTER_HOME (default ``$OMNI_DATA_DIR/dagster_home``)."""
+    home = paths.dagster_home()
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(_INSTANCE_YAML)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return dg.DagsterInstance.get()
+
+
+def full_run_config(
+    sources_dir: Path | None, full_refresh: bool, op_names: list[str], log_level: str = "INFO"
+) -> dict:
+    # Dagster's console logger defaults to DEBUG (every engine event); INFO keeps what a
+    # data engineer reads: what was loaded, reconciled, built, checked and published.
+    config: dict = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    if sources_dir is not None:
+        config["resources"] = {
+            "source_systems": {"config": {"sources_dir": str(Path(sources_dir).resolve())}}
+        }
+    if full_refresh:
+        config["ops"] = {name: {"config": {"full_refresh": True}} for name in op_names}
+    return config
+
+
+_FAILURE_PREFIX = "dagster._core.definitions.events.Failure: "
+
+
+def _root_message(error) -> str:
+    """The message that explains a step failure, not Dagster's retry wrapper around it."""
+    messages = []
+    while error is not None:
+        message = error.message.strip().removeprefix(_FAILURE_PREFIX)
+        if message and not message.startswith("Exceeded max_retries"):
+            messages.append(message)
+        error = error.cause
+    return messages[0] if messages else "failed"
+
+
+def _summarise(result: dg.ExecuteInProcessResult, instance: dg.DagsterInstance) -> RunOutcome:
+    from orchestration.lib.run_checks import check_label
+
+    evaluations = result.get_asset_check_evaluations()
+    failed_checks = sorted(
+        check_label(e)
+        for e in evaluations
+        if not e.passed and e.blocking and e.severity == dg.AssetCheckSeverity.ERROR
+    )
+    warnings = sorted(
+        check_label(e)
+        for e in evaluations
+        if not e.passed and not (e.blocking and e.severity == dg.AssetCheckSeverity.ERROR)
+    )
+    descriptions = {check_label(e): e.description for e in evaluations if e.description}
+    failed_steps = {
+        event.step_key: _root_message(event.step_failure_data.error)
+        for event in result.get_step_failure_events()
+    }
+    published = [
+        event
+        for event in result.get_asset_materialization_events()
+        if event.asset_key == PUBLISHED_MARTS_KEY
+    ]
+    metadata = {}
+    if published:
+        metadata = {k: v.value for k, v in published[-1].materialization.metadata.items()}
+    return RunOutcome(
+        run_id=result.run_id,
+        success=result.success,
+        published=bool(published),
+        failed_checks=failed_checks,
+        check_descriptions=descriptions,
+        failed_steps=failed_steps,
+        warnings=warnings,
+        published_metadata=metadata,
+    )
+
+
+def run_full_pipeline(
+    sources_dir: Path | None = None,
+    full_refresh: bool = False,
+    instance: dg.DagsterInstance | None = None,
+    log_level: str = "INFO",
+) -> RunOutcome:
+    # Imported here: loading the definitions parses dbt and builds the dlt sources, which
+    # must happen after OMNI_DATA_DIR is final.
+    from ingestion.pipelines import SYSTEMS
+    from orchestration.definitions import defs
+    from orchestration.defs.ingestion.assets import ingest_op_name
+    from orchestration.defs.schedules.jobs import FULL_RUN_JOB_NAME
+
+    instance = instance or local_instance()
+    job = defs.resolve_job_def(FULL_RUN_JOB_NAME)
+    op_names = [ingest_op_name(system) for system in SYSTEMS] + ["dbt_build"]
+    result = job.execute_in_process(
+        run_config=full_run_config(sources_dir, full_refresh, op_names, log_level),
+        instance=instance,
+        raise_on_error=False,
+    )
+    return _summarise(result, instance)
