@@ -7,7 +7,7 @@ export OMNI_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(OMNI_DATA_DIR)/dagster_home
 export DBT_PROFILES_DIR ?= $(CURDIR)/dbt_project
 
-.PHONY: setup run test lint dev bench clean
+.PHONY: setup run test lint validate dev bench clean
 
 # The virtual environment is rebuilt whenever pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml
@@ -28,7 +28,11 @@ lint: setup
 	$(BIN)/ruff format --check .
 	cd dbt_project && ../$(BIN)/sqlfluff lint models macros tests
 
-test: lint
+# Every Dagster definition must load from a fresh clone (dbt manifest parsed on the way).
+validate: setup
+	$(BIN)/dagster definitions validate -w workspace.yaml
+
+test: lint validate
 	$(BIN)/pytest
 
 dev: setup

@@ -6,6 +6,8 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .records import Batch
 from .state import WorldState
@@ -43,19 +45,23 @@ def emit_inventory(
         snapshots.append(stock.copy())
     # One snapshot per day x store x SKU: built column-wise, millions of rows at scale.
     grid = np.stack(snapshots)  # (days, stores, products)
-    iso = np.array([d.isoformat() for d in days], dtype=object)
+    iso = [d.isoformat() for d in days]
     n_days = len(days)
     per_day = n_stores * n_products
-    cols = [
-        np.repeat(iso, per_day).tolist(),
-        np.tile(np.repeat(store_ids, n_products), n_days).tolist(),
-        np.tile(skus, n_days * n_stores).tolist(),
-        grid.reshape(-1).tolist(),
-        np.repeat(np.array([f"{d} 23:00:00" for d in iso], dtype=object), per_day).tolist(),
-    ]
-    batch.add_pos_columns(
-        "inventory_daily", ("snapshot_date", "store_id", "sku", "on_hand", "updated_at"), cols
+    # Repeated labels are taken from small dictionaries by index: no Python object per row.
+    day_of_row = np.repeat(np.arange(n_days), per_day)
+    store_of_row = np.tile(np.repeat(np.arange(n_stores), n_products), n_days)
+    sku_of_row = np.tile(np.arange(n_products), n_days * n_stores)
+    table = pa.table(
+        {
+            "snapshot_date": pc.take(pa.array(iso, pa.string()), day_of_row),
+            "store_id": pc.take(pa.array(store_ids, pa.string()), store_of_row),
+            "sku": pc.take(pa.array(skus, pa.string()), sku_of_row),
+            "on_hand": pa.array(grid.reshape(-1), pa.int64()),
+            "updated_at": pc.take(pa.array([f"{d} 23:00:00" for d in iso]), day_of_row),
+        }
     )
+    batch.add_pos_columns("inventory_daily", tuple(table.column_names), table)
     last = days[-1].isoformat() + "T21:30:00Z"
     for pi in range(n_products):
         for loc, qty in [(ONLINE_LOCATION, online[pi])] + [

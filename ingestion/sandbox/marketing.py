@@ -137,7 +137,9 @@ def emit_deliveries(
     contact = people["contact_id"].to_numpy()
     signup = people["signup_at"].to_numpy().astype("datetime64[s]")
     archived = people["archived_at"].to_numpy().astype("datetime64[s]")
-    pids = people["person_id"].to_numpy()
+    # Arrow copies of the identity columns: each send takes its rows by index, no objects.
+    arrow = {c: strings(people[c].to_numpy()) for c in ("person_id", "contact_id", "anon_app",
+                                                         "crm_email", "crm_mobile")}  # fmt: skip
     unsubs: list[tuple[int, np.datetime64, str]] = []
     clicks: list[tuple[int, np.datetime64, str, str]] = []
     for d in days:
@@ -151,18 +153,15 @@ def emit_deliveries(
                 & (np.isnat(archived) | (archived > send_at))
             )
             who = np.flatnonzero(ok)
-            if ch == "push":
-                recipient = people["anon_app"].to_numpy()[who]
-            elif ch == "email":
-                recipient = people["crm_email"].to_numpy()[who]
-            else:
-                recipient = people["crm_mobile"].to_numpy()[who]
             m = who.size
             if m == 0:
                 continue
+            source = {"push": "anon_app", "email": "crm_email"}.get(ch, "crm_mobile")
+            recipient = arrow[source].take(who)
             sent = send_at + rng.integers(0, 7200, m).astype("timedelta64[s]")
-            typo = np.array([r.strip().lower().split("@")[-1] not in _GOOD for r in recipient])
-            bounced = (rng.random(m) < 0.015) | (typo if ch == "email" else False)
+            bounced = (rng.random(m) < 0.015) | (
+                _typo_domain(recipient) if ch == "email" else False
+            )
             delivered = ~bounced
             opened = delivered & (rng.random(m) < OPEN_RATE[ch])
             clicked = (opened if ch != "sms" else delivered) & (rng.random(m) < CLICK_RATE[ch])
@@ -185,8 +184,9 @@ def emit_deliveries(
                 if ks.size:
                     batch.add_table(
                         "messaging", "deliveries",
-                        _delivery_table(dids[ks], etype, cid, ch, contact[who[ks]], recipient[ks],
-                                        ts[ks], pids[who[ks]]),
+                        _delivery_table(dids[ks], etype, cid, ch, arrow["contact_id"].take(who[ks]),
+                                        recipient.take(ks), ts[ks],
+                                        arrow["person_id"].take(who[ks])),
                     )  # fmt: skip
             utm = cid.lower().replace("cmp-", "")
             unsubs += [(int(who[k]), t_unsub[k], ch) for k in np.flatnonzero(unsub)]
@@ -197,6 +197,13 @@ def emit_deliveries(
     return unsubs, clicks
 
 
+def _typo_domain(recipients: pa.Array) -> np.ndarray:
+    """Addresses whose domain is not a real mail provider (a typo): they bounce."""
+    address = pc.utf8_lower(pc.utf8_trim_whitespace(recipients))
+    domain = pc.replace_substring_regex(address, "^.*@", "")  # after the last @
+    return ~pc.is_in(domain, pa.array(sorted(_GOOD))).to_numpy(zero_copy_only=False)
+
+
 def _delivery_table(dids, etype, campaign_id, channel, contacts, recipients, ts, persons):
     n = dids.size
     at = iso_utc(ts)
@@ -205,13 +212,13 @@ def _delivery_table(dids, etype, campaign_id, channel, contacts, recipients, ts,
         {
             "_dt": pc.utf8_slice_codeunits(at, 0, 10),
             "_key": event_id,
-            "_person": strings(persons),
+            "_person": persons,
             "event_id": event_id,
             "delivery_id": padded_ids("DL", dids, 10),
             "campaign_id": constant(campaign_id, n),
             "channel": constant(channel, n),
-            "contact_id": strings(contacts),
-            "recipient": strings(recipients),
+            "contact_id": contacts,
+            "recipient": recipients,
             "event_type": constant(etype, n),
             "occurred_at": at,
         }

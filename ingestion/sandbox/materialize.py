@@ -15,7 +15,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import docstore, pos_db
+from .db_writer import DbWriter
 from .files import FileWriter, write_jsonl_partition, write_jsonl_table, write_spend_partition
 from .records import FILE_ENTITIES, META_COLUMNS, TABLE_ENTITIES, Batch, Version
 from .state import PendingQueue, PendingTables, WorldState
@@ -39,9 +39,18 @@ def _latest(versions: list[Version]) -> list[Version]:
     return sorted(latest.values(), key=lambda v: (v.visible_at, v.key))
 
 
+def _string_array(values) -> pa.Array:
+    # pa.array() would walk an Arrow column value by value as a Python sequence.
+    if isinstance(values, pa.ChunkedArray):
+        return values.combine_chunks().cast(pa.string())
+    if isinstance(values, pa.Array):
+        return values.cast(pa.string())
+    return pa.array(values, pa.string())
+
+
 def truth_table(system: str, entity: str, ids, persons) -> pa.Table:
-    ids = pa.array(ids, pa.string())
-    persons = pa.array(persons, pa.string())
+    ids = _string_array(ids)
+    persons = _string_array(persons)
     keep = pc.is_valid(persons)
     n = len(ids)
     return pa.Table.from_arrays(
@@ -106,11 +115,13 @@ def _write_table_entity(out: Path, state: WorldState, system: str, entity: str,
 
 
 def materialize(out: Path, state: WorldState, batch: Batch, window_first_day: str,
-                writer: FileWriter) -> pa.Table:  # fmt: skip
+                writer: FileWriter, db: DbWriter) -> pa.Table:  # fmt: skip
     """Apply ``batch`` plus the pending queue; returns the new ground-truth identity rows.
 
-    Partition files go to ``writer``, which may still be writing them when this returns.
+    Partition files go to ``writer`` and SQLite rows to ``db``, which may still be writing
+    them when this returns.
     """
+    db.drain()  # last month's rows are in: memory holds at most one month in flight
     queue = PendingQueue(out)
     merged: dict[tuple[str, str], list[Version]] = defaultdict(list)
     for key, versions in queue.pop_all().items():
@@ -122,9 +133,6 @@ def materialize(out: Path, state: WorldState, batch: Batch, window_first_day: st
     file_systems = set(FILE_ENTITIES)
     pending: list[tuple[str, str, Version]] = []
     truth: list[pa.Table] = []
-    crm_con = docstore.connect(out, "crm")
-    shop_con = docstore.connect(out, "ecommerce")
-    pos_con = pos_db.connect(out)
     for system, entity in TABLE_ENTITIES:
         tables = list(batch.tables.pop((system, entity), []))
         stray = merged.pop((system, entity), [])
@@ -164,22 +172,21 @@ def materialize(out: Path, state: WorldState, batch: Batch, window_first_day: st
             truth_table(system, entity, [v.key for v in latest], [v.person_id for v in latest])
         )
         if system == "pos":
-            pos_db.upsert(pos_con, entity, [v.doc for v in latest])
+            db.upsert_pos(entity, [v.doc for v in latest])
         else:
-            con = crm_con if system == "crm" else shop_con
             rows = [(v.key, v.doc["updated_at"], orjson.dumps(v.doc)) for v in latest]
-            docstore.upsert(con, entity, rows)
+            db.upsert_docs(system, entity, rows)
         log.info("%s.%s: %d records written", system, entity, len(latest))
     for table, parts in batch.pos_rows.items():
         n = 0
         for columns, values in parts:
-            pos_db.insert_columns(pos_con, table, columns, values)
-            n += len(values[0]) if values else 0
+            db.insert_pos_columns(table, columns, values)
+            if isinstance(values, pa.Table):
+                n += values.num_rows
+            elif values:
+                n += len(values[0])
         log.info("pos.%s: %d rows written", table, n)
     truth += [truth_table(*t) for t in batch.truth]
-    for con in (crm_con, shop_con, pos_con):
-        con.commit()
-        con.close()
     queue.push(pending)
     log.info("%d record versions wait for a later advance", len(pending))
     return pa.concat_tables(truth) if truth else TRUTH_SCHEMA.empty_table()

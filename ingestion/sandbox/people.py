@@ -210,11 +210,14 @@ def make_people(
     uses_app = weights[:, 2] > 0
 
     store_prov = stores["province_index"].to_numpy()
-    home_store = np.empty(n, dtype=np.int64)
     random_store = rng.integers(0, len(stores), n)
-    for i in range(n):
-        local = np.flatnonzero(store_prov == prov[i])
-        home_store[i] = local[idx[i] % local.size] if local.size else random_store[i]
+    # A store of one's own province, spread by person index; anywhere if the province has none.
+    home_store = random_store.astype(np.int64)
+    for province in np.unique(prov):
+        local = np.flatnonzero(store_prov == province)
+        if local.size:
+            mine = prov == province
+            home_store[mine] = local[idx[mine] % local.size]
 
     return as_objects(
         pd.DataFrame(

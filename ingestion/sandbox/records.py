@@ -54,7 +54,7 @@ class Batch:
     # Append-only POS rows visible within their own window (daily snapshots): table ->
     # (columns, rows). They skip the versioning machinery because there are millions.
     # Column tuples rather than row tuples: the writer zips them inside one transaction.
-    pos_rows: dict[str, list[tuple[tuple[str, ...], list[list]]]] = field(
+    pos_rows: dict[str, list[tuple[tuple[str, ...], list[list] | pa.Table]]] = field(
         default_factory=lambda: defaultdict(list)
     )
     # Arrow tables of the TABLE_ENTITIES (see there for their columns).
@@ -65,8 +65,11 @@ class Batch:
     def add(self, system: str, entity: str, visible_at: str, key: str, doc: dict, person=None):
         self.versions[(system, entity)].append(Version(visible_at, key, doc, person))
 
-    def add_pos_columns(self, table: str, columns: tuple[str, ...], values: list[list]) -> None:
-        """Append-only POS rows, visible within their own window, given column by column."""
+    def add_pos_columns(
+        self, table: str, columns: tuple[str, ...], values: list[list] | pa.Table
+    ) -> None:
+        """Append-only POS rows, visible within their own window, given column by column
+        (lists of Python values) or as one Arrow table with ``columns``."""
         self.pos_rows[table].append((columns, values))
 
     def add_table(self, system: str, entity: str, table: pa.Table) -> None:

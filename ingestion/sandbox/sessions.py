@@ -174,9 +174,9 @@ def render_sessions(
         {
             "_dt": pa.array(dt, pa.string()),
             "_key": event_id,
-            "_person": strings(person_ids[c["person"][sess]]),
+            "_person": strings(person_ids).take(c["person"][sess]),
             "event_id": event_id,
-            "anonymous_id": strings(c["anon_id"][sess]),
+            "anonymous_id": strings(c["anon_id"]).take(sess),
             "user_id": strings(user),
             "platform": strings(platform),
             "event_type": strings(etype),

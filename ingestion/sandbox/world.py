@@ -13,6 +13,7 @@ import pandas as pd
 
 from .assortment import make_products, make_stores, store_count
 from .crm import assign_spellings
+from .db_writer import DbWriter
 from .files import FileWriter
 from .inventory import initial_stock
 from .materialize import materialize
@@ -46,7 +47,7 @@ OUTPUT_DIRS = (
     "_world",
 )
 PRODUCTS = 150
-CHUNK_DAYS = 31  # simulate and write a month at a time so memory does not grow with days
+CHUNK_DAYS = 10  # simulate and write ten days at a time: memory stays flat, writes overlap
 MANIFEST_VERSION = 1
 
 
@@ -93,7 +94,7 @@ def _new_people(state: WorldState, params: WorldParams, rng, n: int, start: date
 
 
 def _simulate(out: Path, state: WorldState, params: WorldParams, days: list[date],
-              first: bool, writer: FileWriter) -> None:  # fmt: skip
+              first: bool, writer: FileWriter, db: DbWriter) -> None:  # fmt: skip
     """Simulate ``days`` and write them, parking the window's ground-truth identity rows."""
     window = Window(state, params, days, int(state.args["seed"]))
     batch, ledgers = window.run(first_window=first)
@@ -105,7 +106,7 @@ def _simulate(out: Path, state: WorldState, params: WorldParams, days: list[date
         ledger.append(name, window.window_index, df)
     spend = pd.DataFrame([v.doc for v in batch.versions.get(("marketing", "spend"), [])])
     ledger.append("spend", window.window_index, spend)
-    rows = materialize(out, state, batch, days[0].isoformat(), writer)
+    rows = materialize(out, state, batch, days[0].isoformat(), writer, db)
     add_identity_rows(out, window.window_index, rows)
     state.counters["window"] += 1
 
@@ -114,10 +115,10 @@ def _run(out: Path, state: WorldState, params: WorldParams, days: list[date], fi
     """Simulate ``days`` in chunks (bounded memory), then write state, truth and manifest."""
     t0 = time.perf_counter()
     chunks = [days[k : k + CHUNK_DAYS] for k in range(0, len(days), CHUNK_DAYS)]
-    # One writer for the whole run: a month's files are written while the next is simulated.
-    with FileWriter() as writer:
+    # Writers for the whole run: a month is written while the next one is simulated.
+    with FileWriter() as writer, DbWriter(out) as db:
         for k, chunk in enumerate(chunks):
-            _simulate(out, state, params, chunk, first and k == 0, writer)
+            _simulate(out, state, params, chunk, first and k == 0, writer, db)
             log.info("simulated %s..%s (chunk %d of %d, %.1f s so far)",
                      chunk[0], chunk[-1], k + 1, len(chunks), time.perf_counter() - t0)  # fmt: skip
     state.save(out)

@@ -11,7 +11,7 @@ import pytest
 
 from ingestion.sandbox import advance, generate
 
-# 36 days: two simulation chunks, so records crossing a chunk boundary are exercised too.
+# 36 days: four simulation chunks, so records crossing chunk boundaries are exercised too.
 WORLD = {"customers": 2000, "days": 36, "seed": 7, "start": date(2025, 11, 10)}
 
 
