@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -27,7 +28,13 @@ import duckdb
 import psutil
 
 from ingestion import paths
-from ingestion.pipelines import FILE_SYSTEMS, REST_SYSTEMS, run_system, sandbox_endpoints
+from ingestion.pipelines import (
+    FILE_SYSTEMS,
+    REST_SYSTEMS,
+    make_pipeline,
+    run_system,
+    sandbox_endpoints,
+)
 
 log = logging.getLogger("ingestion.bench")
 
@@ -116,6 +123,18 @@ def duckdb_alone(system: str, sources: Path, warehouse: Path) -> int:
     return rows
 
 
+def dlt_steps(system: str, warehouse: Path) -> dict[str, float]:
+    """Seconds of each dlt step of the system's last run (what the rest of its time is not:
+    start-up and the audit)."""
+    trace = make_pipeline(system, warehouse).last_trace
+    steps = trace.steps if trace else []
+    return {
+        s.step: round((s.finished_at - s.started_at).total_seconds(), 3)
+        for s in steps
+        if s.step in ("extract", "normalize", "load")
+    }
+
+
 def _received(rows: list[dict[str, Any]]) -> int:
     return sum(r["received"] for r in rows)
 
@@ -128,9 +147,8 @@ def bench_sources(sources: Path, work: Path) -> dict[str, Any]:
             lambda s=system: duckdb_alone(s, sources, work / f"duck_{s}.duckdb")
         )
         log.info("%s: dlt pipeline...", system)
-        dlt_s, dlt_rss, rows = _timed(
-            lambda s=system: run_system(s, sources, work / f"dlt_{s}" / "warehouse.duckdb")
-        )
+        warehouse = work / f"dlt_{system}" / "warehouse.duckdb"
+        dlt_s, dlt_rss, rows = _timed(lambda s=system, w=warehouse: run_system(s, sources, w))
         received = _received(rows)
         out[system] = {
             "records": received,
@@ -142,6 +160,7 @@ def bench_sources(sources: Path, work: Path) -> dict[str, Any]:
             "duckdb_rows_per_s": round(duck_rows / duck_s) if duck_s else None,
             "dlt_peak_rss_mb": dlt_rss,
             "duckdb_peak_rss_mb": duck_rss,
+            "dlt_step_seconds": dlt_steps(system, warehouse),
         }
         log.info("%s: %s", system, json.dumps(out[system]))
     return out
@@ -152,10 +171,9 @@ def bench_rest(sources: Path, work: Path) -> dict[str, Any]:
     with sandbox_endpoints(sources, fault_rate=0.0) as endpoints:
         for system in REST_SYSTEMS:
             log.info("%s: dlt rest_api from the sandbox server...", system)
+            warehouse = work / f"dlt_{system}" / "warehouse.duckdb"
             seconds, rss, rows = _timed(
-                lambda s=system: run_system(
-                    s, sources, work / f"dlt_{s}" / "warehouse.duckdb", endpoints
-                )
+                lambda s=system, w=warehouse: run_system(s, sources, w, endpoints)
             )
             received = _received(rows)
             out[system] = {
@@ -163,9 +181,19 @@ def bench_rest(sources: Path, work: Path) -> dict[str, Any]:
                 "seconds": seconds,
                 "records_per_s": round(received / seconds) if seconds else None,
                 "peak_rss_mb": rss,
+                "dlt_step_seconds": dlt_steps(system, warehouse),
             }
             log.info("%s: %s", system, json.dumps(out[system]))
     return out
+
+
+def _world_size(sources: Path) -> dict[str, Any]:
+    """Customers and days of an existing sandbox, from its manifest (None if it has none)."""
+    manifest = sources / "_truth" / "manifest.json"
+    if not manifest.exists():
+        return {"customers": None, "days": None}
+    args = json.loads(manifest.read_text()).get("args", {})
+    return {"customers": args.get("customers"), "days": args.get("days")}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -184,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result: dict[str, Any] = {"customers": args.customers, "days": args.days}
         sources = args.sources
+        if sources is not None:
+            result.update(_world_size(sources))
         if sources is None:
             from ingestion.sandbox import generate
 
@@ -195,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
             result["generate"] = {"seconds": seconds, "peak_rss_mb": rss}
         result["sources"] = bench_sources(sources, work)
         result["rest"] = bench_rest(sources, work)
+        # Ratios compare two timings of one run; the load says how busy the machine was.
+        result["load_average_1_5_15"] = [round(x, 2) for x in os.getloadavg()]
         result["targets"] = {
             "file_and_database_ratio_at_most": 2.0,
             "rest_records_per_s_at_least": 20_000,

@@ -27,6 +27,9 @@ from ingestion.quarantine import count, quarantine_rows, split_arrow, split_reco
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 5_000
+# dlt computes a table schema for every Arrow item it extracts (milliseconds each), so the
+# small per-file tables are yielded together up to this many rows: few items, bounded memory.
+ARROW_BATCH_ROWS = 100_000
 
 _ARROW_TYPES = {
     "text": pa.string(),
@@ -114,7 +117,10 @@ def parse_lines(
 
 def _read_arrow(lines: list[bytes], schema: pa.Schema) -> pa.Table | None:
     """One Arrow parse of whole lines, or None when any line would be wrong in the result."""
-    blob = b"\n".join(lines)
+    return _read_blob(b"\n".join(lines), len(lines), schema)
+
+
+def _read_blob(blob: bytes, expected_rows: int, schema: pa.Schema) -> pa.Table | None:
     try:
         # Arrow does not check UTF-8 while parsing; a bad byte must not reach the warehouse.
         blob.decode("utf-8")
@@ -122,7 +128,11 @@ def _read_arrow(lines: list[bytes], schema: pa.Schema) -> pa.Table | None:
     except (UnicodeDecodeError, pa.ArrowInvalid):
         return None
     # Two objects on one line parse as two rows: not the one-record-per-line contract.
-    return table if table.num_rows == len(lines) else None
+    return table if table.num_rows == expected_rows else None
+
+
+def _line_count(data: bytes) -> int:
+    return data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
 
 
 def _parse_options(schema: pa.Schema) -> pa_json.ParseOptions:
@@ -162,26 +172,42 @@ def read_jsonl_arrow(contract: Contract, items: list[FileItemDict]) -> Iterator[
     """Flat JSONL records as typed Arrow tables (fast path: one Arrow parse per file)."""
     schema = arrow_schema(contract)
     metrics = dlt.current.resource_metrics()
+    pending: list[pa.Table] = []
     for item in items:
         where = item["relative_path"]
         data, error = file_bytes(item)
         data, tail = _split_damaged(data, error)
-        lines = numbered_lines(data)
-        tables, bad = typed_tables(lines, schema, where)
-        kept = None
+        # Fast path: the whole file in one parse, one row per line (so no blank line either).
+        whole = _read_blob(data, _line_count(data), schema) if data else None
+        if whole is not None:
+            received, tables, bad = whole.num_rows, [whole], []
+        else:
+            lines = numbered_lines(data)
+            received = len(lines)
+            tables, bad = typed_tables(lines, schema, where)
         if tables:
-            # One table per file, so a key repeated anywhere in the file is seen as such.
+            # Validated per file, so a key repeated anywhere in the file is seen as such.
             whole = pa.concat_tables(tables, promote_options="permissive")
             kept, rejected = split_arrow(contract, whole)
             bad.extend(rejected)
+            if kept.num_rows:
+                pending.append(kept)
         if error:
-            bad.append(_file_error(item, error, tail, len(lines)))
-        count(metrics, received=len(lines) + (1 if error else 0), quarantined=len(bad))
-        if kept is not None and kept.num_rows:
-            yield kept
+            bad.append(_file_error(item, error, tail, received))
+        count(metrics, received=received + (1 if error else 0), quarantined=len(bad))
         if bad:
             log.warning("%s: %d record(s) quarantined from %s", contract.resource, len(bad), where)
             yield quarantine_rows(contract.resource, bad)
+        if sum(t.num_rows for t in pending) >= ARROW_BATCH_ROWS:
+            yield _concat(pending)
+            pending = []
+    if pending:
+        yield _concat(pending)
+
+
+def _concat(tables: list[pa.Table]) -> pa.Table:
+    # A new upstream column in one file only: the others get nulls, nothing is lost.
+    return pa.concat_tables(tables, promote_options="permissive").combine_chunks()
 
 
 def read_jsonl_records(contract: Contract, items: list[FileItemDict]) -> Iterator[Any]:

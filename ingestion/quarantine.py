@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from dlt.common import json
 from dlt.extract.items_transform import ItemTransform
 
+from ingestion.arrow_pages import records_to_arrow
 from ingestion.contracts import (
     Column,
     Contract,
@@ -341,10 +342,14 @@ class ValidateStep(ItemTransform[Any, dict[str, Any]]):
 
     placement_affinity: ClassVar[float] = 1.05
 
-    def __init__(self, contract: Contract, known: Known | None = None) -> None:
+    def __init__(
+        self, contract: Contract, known: Known | None = None, as_arrow: bool = False
+    ) -> None:
         super().__init__(lambda item: item)
         self.contract = contract
         self.known = known
+        # Hand checked pages of flat records to dlt as Arrow tables (see arrow_pages).
+        self.as_arrow = as_arrow
 
     def __call__(self, item: Any, meta: Any = None) -> Iterator[Any]:
         if _is_quarantine(meta):
@@ -360,6 +365,9 @@ class ValidateStep(ItemTransform[Any, dict[str, Any]]):
             records = item if isinstance(item, list) else [item]
             good, bad = split_records(self.contract, records, self.known)
             received = len(records)
+            if self.as_arrow:
+                table = records_to_arrow(self.contract, good)
+                good = good if table is None else table
         count(self._custom_metrics, received=received, quarantined=len(bad))
         if (good.num_rows if isinstance(good, pa.Table) else len(good)) > 0:
             yield good
@@ -383,16 +391,22 @@ def with_validation(
     step: bool = True,
     cursor_guard: str | None = None,
     known: Known | None = None,
+    as_arrow: bool = False,
 ) -> Any:
     """Attach the contract to a dlt resource: quarantine variant, column hints and (unless the
     resource validates while reading, like the file readers) the validation step, plus a
     guard on the incremental ``cursor_guard`` column when given."""
     with_quarantine_table(resource)
-    resource.apply_hints(columns=contract.column_hints())
+    hints = contract.column_hints()
+    if cursor_guard in hints:
+        # Two versions of a key in one load (a record updated while it was being paged):
+        # the merge keeps the latest, not an arbitrary one.
+        hints[cursor_guard]["dedup_sort"] = "desc"
+    resource.apply_hints(columns=hints)
     if contract.nested:
         resource.apply_hints(nested_hints=contract.nested_hints())
     if step:
-        validator = ValidateStep(contract, known)
+        validator = ValidateStep(contract, known, as_arrow)
         resource.add_step(validator)
         if cursor_guard:
             resource.add_step(CursorGuardStep(validator, cursor_guard))

@@ -62,5 +62,5 @@ def resource_config(contract: Contract, endpoint: dict[str, Any]) -> dict[str, A
 def validate_resources(resources: list[Any], contracts: Mapping[str, Contract]) -> list[Any]:
     for resource in resources:
         contract = contracts[resource.name]
-        with_validation(resource, contract, cursor_guard="updated_at")
+        with_validation(resource, contract, cursor_guard="updated_at", as_arrow=True)
     return resources

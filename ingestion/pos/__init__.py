@@ -13,7 +13,9 @@ import dlt
 import sqlalchemy as sa
 from dlt.sources.sql_database import sql_database
 
+from ingestion.pos.lines_window import lines_of_updated_tickets
 from ingestion.pos.settings import CONTRACTS, DEFAULT_LAG_DAYS, INCREMENTAL_CURSOR, RESOURCES
+from ingestion.pos.sqlite_arrow import SqliteArrowTableLoader
 from ingestion.quarantine import Known, current_load_id, with_validation
 
 __all__ = ["RESOURCES", "pos"]
@@ -24,7 +26,8 @@ CHUNK_SIZE = 50_000
 @dlt.source(name="pos", max_table_nesting=0)
 def pos(credentials: str = dlt.secrets.value, lag_days: float = DEFAULT_LAG_DAYS):
     """Stores, tickets, ticket lines, returns, pickups and daily inventory, merged on their
-    keys; every table with ``updated_at`` is read incrementally with a lag window."""
+    keys; every table with ``updated_at`` is read incrementally with a lag window, and the
+    ticket lines with their tickets' (``lines_window``)."""
     credentials = database_url(credentials)
     tables = sql_database(
         credentials=credentials,
@@ -34,6 +37,9 @@ def pos(credentials: str = dlt.secrets.value, lag_days: float = DEFAULT_LAG_DAYS
         reflection_level="full",
         # Reflect at extract time, so the source builds before the database exists.
         defer_table_reflect=True,
+        table_loader_class=SqliteArrowTableLoader,
+        # transaction_lines has no cursor of its own: it follows its tickets' updated_at.
+        query_adapter_callback=lines_of_updated_tickets(lag_days),
     )
     known = known_store_ids(credentials)
     resources = []

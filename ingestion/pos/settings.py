@@ -98,5 +98,5 @@ CONTRACTS = {
 
 RESOURCES = tuple(CONTRACTS)
 
-# transaction_lines has no updated_at: it is re-read in full and merged on its key.
+# transaction_lines has no updated_at: it follows its tickets' (ingestion/pos/lines_window.py).
 INCREMENTAL_CURSOR = {name: "updated_at" for name in RESOURCES if name != "transaction_lines"}

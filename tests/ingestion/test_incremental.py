@@ -51,3 +51,25 @@ def test_updated_records_carry_their_new_version(advanced, first_load):
         first_max,
     )[0][0]
     assert old_updated > 0
+
+
+def test_second_run_reads_only_the_lines_of_recently_updated_tickets(first_load, second_load):
+    """transaction_lines follow their tickets' updated_at (lag window included), so an
+    unchanged POS database does not resend every line, and none is lost."""
+
+    def lines(load):
+        return next(
+            r["received"]
+            for r in load.rows
+            if (r["source_system"], r["resource"]) == ("pos", "transaction_lines")
+        )
+
+    (window,) = query(
+        first_load.warehouse,
+        "select count(*) from raw_pos.transaction_lines l join raw_pos.transactions t "
+        "using (transaction_id) where t.updated_at >= "
+        "(select max(updated_at) from raw_pos.transactions) - interval 3 day",
+    )[0]
+    (all_lines,) = query(first_load.warehouse, "select count(*) from raw_pos.transaction_lines")[0]
+    assert lines(first_load) == all_lines
+    assert 0 < lines(second_load) == window < all_lines
