@@ -13,12 +13,18 @@ import os
 import pwd
 import shutil
 import socket
+import sqlite3
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import psycopg2
+
+from ingestion.sandbox import pos_ddl
+from ingestion.sandbox.pos_db import COLUMNS
 
 
 class PostgresUnavailable(RuntimeError):
@@ -104,3 +110,21 @@ def running_postgres() -> Iterator[Postgres]:
             timeout=60,
         )
         shutil.rmtree(root, ignore_errors=True)
+
+
+def copy_pos(sqlite_path: Path, url: str) -> dict[str, int]:
+    """The sandbox's POS schema (its portable DDL) and rows, into PostgreSQL; rows per table."""
+    counts = {}
+    lite = sqlite3.connect(sqlite_path)
+    try:
+        with psycopg2.connect(url) as pg, pg.cursor() as cur:
+            cur.execute(pos_ddl())
+            # COLUMNS lists parents first, so the foreign keys are checked for real.
+            for table, cols in COLUMNS.items():
+                rows = lite.execute(f"select {', '.join(cols)} from {table}").fetchall()
+                marks = ", ".join(["%s"] * len(cols))
+                cur.executemany(f"insert into {table} ({', '.join(cols)}) values ({marks})", rows)
+                counts[table] = len(rows)
+    finally:
+        lite.close()
+    return counts
