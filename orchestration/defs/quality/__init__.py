@@ -1,7 +1,8 @@
-"""Data quality beyond dbt tests: Great Expectations suites on the marts."""
+"""Data quality beyond dbt tests: Great Expectations suites and identity-graph health."""
 
 import dagster as dg
 
 from orchestration.defs.quality.checks import gx_checks
+from orchestration.defs.quality.identity import identity_checks
 
-defs = dg.Definitions(asset_checks=gx_checks)
+defs = dg.Definitions(asset_checks=[*gx_checks, *identity_checks])
