@@ -29,13 +29,20 @@ def test_kpi_summary_reads_the_published_file(first_run, data_dir, sources_dir, 
 
     published = data_dir / "published" / "marts.duckdb"
     summary = read_summary(published)
-    truth = json.loads((sources_dir / "_truth" / "kpis.json").read_text())["revenue_total"]
+    kpis = json.loads((sources_dir / "_truth" / "kpis.json").read_text())
+    truth = kpis["revenue_total"]
     assert summary.customers == published_row("select count(*) from dim_customers")[0]
     assert sum(c.orders for c in summary.channels) == truth["orders"]
     assert sum(c.net_revenue for c in summary.channels) == pytest.approx(truth["net_revenue"])
     assert 0 < summary.multichannel_buyers < summary.buying_customers
+    headlines = dict(summary.headlines)
+    # No identity involved: the pickup rate is exact against the generator's own figure.
+    pickup_rate = kpis["click_and_collect"]["pickup_rate"]
+    shown = float(headlines["Click-and-collect pickup rate"].rstrip("%")) / 100
+    assert shown == pytest.approx(pickup_rate, abs=0.0006)  # printed to 0.1 %
     text = format_summary(summary, published)
     assert f"{truth['net_revenue']:,.2f} EUR" in text and str(published) in text
+    assert "Conversion rate (orders / visitors): app " in text
 
 
 def test_publish_metadata_matches_the_published_file(first_run, data_dir, published_row):
