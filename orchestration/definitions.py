@@ -2,7 +2,15 @@
 
 import dagster as dg
 
-from orchestration.defs import ingestion, publish, quality, schedules, transform
+from orchestration.defs import (
+    alerts,
+    ingestion,
+    publish,
+    quality,
+    schedules,
+    sensors,
+    transform,
+)
 
 defs = dg.Definitions.merge(
     ingestion.defs,
@@ -10,4 +18,6 @@ defs = dg.Definitions.merge(
     quality.defs,
     publish.defs,
     schedules.defs,
+    alerts.defs,
+    sensors.defs,
 )

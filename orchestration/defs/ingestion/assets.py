@@ -12,6 +12,7 @@ from dagster_dlt.translator import DltResourceTranslatorData
 from ingestion import paths
 from ingestion.pipelines import (
     SYSTEMS,
+    create_empty_tables,
     dataset_name,
     default_pipelines_dir,
     make_pipeline,
@@ -74,6 +75,7 @@ def build_system_assets(system: str) -> dg.AssetsDefinition:
         ]
         rows = reconcile(system, pipeline, resources)
         record(rows, paths.warehouse_path(), default_pipelines_dir(paths.warehouse_path()))
+        create_empty_tables(system, pipeline, source, resources)
         context.log.info(
             f"{system}: "
             + ", ".join(
