@@ -22,6 +22,7 @@ from ingestion.clickstream import settings as clickstream_settings
 from ingestion.contracts import Contract
 from ingestion.crm import settings as crm_settings
 from ingestion.ecommerce import settings as ecommerce_settings
+from ingestion.empty_tables import materialize_empty_tables
 from ingestion.filesource import local_bucket
 from ingestion.marketing import settings as marketing_settings
 from ingestion.messaging import settings as messaging_settings
@@ -46,6 +47,13 @@ CONTRACTS: dict[str, dict[str, Contract]] = {
     "marketing": marketing_settings.CONTRACTS,
 }
 RESOURCES: dict[str, tuple[str, ...]] = {s: tuple(c) for s, c in CONTRACTS.items()}
+# Resources whose rows reach dlt as Arrow tables without dlt's row id (REST pages add one,
+# see arrow_pages.py): their raw tables have no `_dlt_id`, so their empty ones must not either.
+ARROW_WITHOUT_ROW_ID: dict[str, tuple[str, ...]] = {
+    "pos": RESOURCES["pos"],
+    "clickstream": ("events",),
+    "messaging": ("deliveries",),
+}
 
 _SOURCES: dict[str, Callable[..., Any]] = {
     "crm": crm.crm,
@@ -215,6 +223,22 @@ def record_run(
     return rows
 
 
+def create_empty_tables(
+    system: str, pipeline: dlt.Pipeline, source: Any, resources: list[str] | None = None
+) -> list[str]:
+    """Create, empty, the contract tables of ``system`` the source sent no rows for yet (all
+    of them, or those of ``resources``), so dbt's sources always exist. Call it after
+    ``record_run`` (or ``reconcile``), which read the source's own run."""
+    return materialize_empty_tables(
+        system,
+        pipeline,
+        source,
+        CONTRACTS[system],
+        resources,
+        arrow_resources=ARROW_WITHOUT_ROW_ID.get(system, ()),
+    )
+
+
 def finish_interrupted(system: str, pipeline: dlt.Pipeline) -> None:
     """Load what a killed run had already extracted before extracting anything new.
 
@@ -250,6 +274,7 @@ def run_system(
     source = make_source(system, sources_dir, endpoints)
     pipeline.run(source, refresh="drop_sources" if full_refresh else None)
     rows = record_run(system, pipeline, warehouse_path, pipelines_dir)
+    create_empty_tables(system, pipeline, source)
     totals = {k: sum(r[k] for r in rows) for k in ("received", "loaded", "quarantined")}
     log.info(
         "Ingested %-11s into %s: received %d, loaded %d, quarantined %d in %.1fs%s",
