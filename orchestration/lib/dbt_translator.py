@@ -3,8 +3,9 @@
 - A dbt source becomes the key of the dlt asset that loads the same table, so dbt models hang
   directly under the dlt resources in one lineage graph.
 - Models are grouped by layer (staging / intermediate / marts), the folder they live in.
-- A dbt test blocks what comes after it only when it carries ``meta: {blocking: true}``; every
-  other test is reported, never blocking (dagster-dbt's default would block on any ``error``).
+- Whether a dbt test blocks what comes after it is ``orchestration/quality.yml``'s decision: by
+  default only tests carrying ``meta: {blocking: true}`` block; every other test is reported,
+  never blocking (dagster-dbt's default would block on any ``error``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
 
 from orchestration.lib.asset_keys import raw_table_key
+from orchestration.lib.check_policy import check_policy
 
 
 def node_meta(props: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -23,7 +25,9 @@ def node_meta(props: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def is_blocking_test(props: Mapping[str, Any]) -> bool:
-    return bool(node_meta(props).get("blocking"))
+    return check_policy().is_blocking_dbt_test(
+        props.get("name", ""), bool(node_meta(props).get("blocking"))
+    )
 
 
 class OmniDbtTranslator(DagsterDbtTranslator):

@@ -9,6 +9,7 @@ import dagster as dg
 import duckdb
 
 from ingestion.reconciliation import AUDIT_DATASET, AUDIT_TABLE
+from orchestration.lib.check_policy import is_blocking
 from orchestration.lib.retry import NO_RETRY
 from orchestration.lib.warehouse import query_rows
 
@@ -41,7 +42,7 @@ def build_reconciliation_check(
         dg.AssetCheckSpec(
             RECONCILIATION_CHECK,
             asset=key,
-            blocking=True,
+            blocking=is_blocking(RECONCILIATION_CHECK),
             description="received = loaded + quarantined for the latest load",
         )
         for key in sorted(assets.keys, key=lambda k: k.to_user_string())

@@ -7,6 +7,7 @@ import dagster as dg
 from orchestration.defs.quality.suites import SUITES, MartSuite
 from orchestration.defs.transform.assets import omni_dbt_assets
 from orchestration.lib.asset_keys import dbt_model_key
+from orchestration.lib.check_policy import is_blocking
 from orchestration.lib.gx_validation import validate_dataframe
 from orchestration.lib.retry import NO_RETRY
 from orchestration.lib.warehouse import query_frame
@@ -18,7 +19,7 @@ def build_gx_check(make_suite: Callable[[], MartSuite]) -> dg.AssetChecksDefinit
     @dg.asset_check(
         asset=dbt_model_key(omni_dbt_assets, spec.mart),
         name=f"gx_{spec.name}",
-        blocking=True,
+        blocking=is_blocking(f"gx_{spec.name}"),
         retry_policy=NO_RETRY,
         description=f"Great Expectations suite `{spec.name}` on marts.{spec.mart}.",
     )

@@ -16,6 +16,7 @@ import dagster as dg
 
 from orchestration.defs.transform.assets import omni_dbt_assets
 from orchestration.lib.asset_keys import dbt_model_key
+from orchestration.lib.check_policy import is_blocking
 from orchestration.lib.retry import NO_RETRY
 from orchestration.lib.warehouse import query_rows
 
@@ -83,7 +84,7 @@ def distribution_shift(current: dict[str, float], previous: dict[str, float]) ->
 @dg.asset_check(
     asset=IDENTITIES_KEY,
     name="identity_largest_cluster",
-    blocking=True,
+    blocking=is_blocking("identity_largest_cluster"),
     retry_policy=NO_RETRY,
     description=(
         "Fails when one customer holds more source records than "
