@@ -38,33 +38,90 @@ def records_to_arrow(contract: Contract, records: list[dict[str, Any]]) -> pa.Ta
     """The checked ``records`` as one Arrow table, or None when they must stay dicts."""
     if contract.nested or not records:
         return None
+    try:
+        arrays = [_checked_array(column, records) for column in contract.columns]
+        return _with_extras_and_ids(contract, records, arrays)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+
+
+def raw_records_to_arrow(contract: Contract, records: list[Any]) -> pa.Table | None:
+    """Unchecked JSON ``records`` as a typed Arrow table, so the contract can be checked
+    column-wise (``quarantine.split_arrow``) instead of value by value; None whenever a
+    value is not already of its column's JSON type (an id sent as a number, an amount as a
+    float, a date that does not parse...): such a page takes the record-by-record check,
+    whose coercions and reasons stay the reference."""
+    if contract.nested or not records or not all(isinstance(r, dict) for r in records):
+        return None
+    try:
+        arrays = []
+        for column in contract.columns:
+            if column.derived_from:
+                arrays.append(_checked_array(column, _derived(column, records)))
+                continue
+            values = [r.get(column.name) for r in records]
+            if not {type(v) for v in values} <= _RAW_TYPES[column.data_type]:
+                return None
+            arrays.append(_raw_array(column.data_type, values))
+        return _with_extras_and_ids(contract, records, arrays)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+
+
+# The JSON types a raw value may have to be converted by Arrow as it is.
+_NONE = type(None)
+_RAW_TYPES: dict[str, set[type]] = {
+    "text": {str, _NONE},
+    "bigint": {int, _NONE},
+    "double": {int, float, _NONE},
+    "bool": {bool, _NONE},
+    "timestamp": {str, _NONE},
+    "date": {str, _NONE},
+    "decimal": {str, _NONE},
+}
+
+
+def _raw_array(data_type: str, values: list[Any]) -> pa.Array:
+    if data_type in ("timestamp", "date", "decimal"):
+        # Text to the column's type; a value Arrow cannot parse exactly (a timestamp
+        # without zone, three decimals) raises, and the page falls back.
+        target = {"timestamp": _UTC, "date": pa.date32(), "decimal": pa.decimal128(18, 2)}
+        return pc.cast(pa.array(values, type=pa.string()), target[data_type])
+    return pa.array(values, type=_CHECKED_TYPES[data_type])
+
+
+def _derived(column: Any, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    source_field, marker = column.derived_from
+    return [{column.name: r.get(source_field) == marker} for r in records]
+
+
+def _checked_array(column: Any, records: list[dict[str, Any]]) -> pa.Array:
+    array = pa.array([r.get(column.name) for r in records], type=_CHECKED_TYPES[column.data_type])
+    if column.data_type == "timestamp":
+        # Contract timestamps carry a zone (REST sends ...Z); naive text fails here.
+        array = pc.cast(array, _UTC)
+    return array
+
+
+def _with_extras_and_ids(
+    contract: Contract, records: list[dict[str, Any]], arrays: list[pa.Array]
+) -> pa.Table | None:
+    """The contract columns plus the fields outside the contract, and dlt's row ids."""
     declared = set(contract.column_names)
     extras = list(dict.fromkeys(k for r in records for k in r if k not in declared))
     if DLT_ID in extras:
         return None
-    arrays: list[pa.Array] = []
-    names: list[str] = []
-    try:
-        for column in contract.columns:
-            values = [r.get(column.name) for r in records]
-            array = pa.array(values, type=_CHECKED_TYPES[column.data_type])
-            if column.data_type == "timestamp":
-                # Contract timestamps carry a zone (REST sends ...Z); naive text fails here.
-                array = pc.cast(array, _UTC)
+    names = list(contract.column_names)
+    for name in extras:
+        values = [r.get(name) for r in records]
+        if any(isinstance(v, dict | list) for v in values):
+            return None
+        array = pa.array(values)
+        # Like the normaliser, a new upstream field that is null on every record of the
+        # page adds no column (yet).
+        if not pa.types.is_null(array.type):
             arrays.append(array)
-            names.append(column.name)
-        for name in extras:
-            values = [r.get(name) for r in records]
-            if any(isinstance(v, dict | list) for v in values):
-                return None
-            array = pa.array(values)
-            # Like the normaliser, a new upstream field that is null on every record of the
-            # page adds no column (yet).
-            if not pa.types.is_null(array.type):
-                arrays.append(array)
-                names.append(name)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        return None
+            names.append(name)
     arrays.append(pa.array(generate_dlt_ids(len(records)), type=pa.string()))
     names.append(DLT_ID)
     # Keys and row ids hold no nulls: saying so keeps the Arrow schema in line with dlt's.

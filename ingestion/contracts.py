@@ -145,6 +145,11 @@ class Column:
     max_chars: int = MAX_TEXT_CHARS
     # Name of a reference set (e.g. "stores") the value must belong to; resolved by the source.
     references: str | None = None
+    # A flag the loader derives: true when the source field ``derived_from[0]`` equals
+    # ``derived_from[1]`` (dict records only: the REST pages that carry such markers).
+    derived_from: tuple[str, Any] | None = None
+    # dlt's merge deletes the row of a key whose record has this flag set (see deletion_flag).
+    hard_delete: bool = False
 
     def semantic_problem(self, value: Any, cutoff: datetime | None = None) -> str | None:
         """What is wrong with an already-typed, non-null value beyond its type, if anything."""
@@ -165,6 +170,8 @@ class Column:
         if self.data_type == "decimal":
             hint["precision"] = 18
             hint["scale"] = 2
+        if self.hard_delete:
+            hint["hard_delete"] = True
         return hint
 
 
@@ -220,6 +227,9 @@ class Contract:
         clean = dict(record)
         for column in self.columns:
             value = record.get(column.name)
+            if column.derived_from:
+                source_field, marker = column.derived_from
+                value = record.get(source_field) == marker
             if value is None or (value == "" and column.data_type != "text"):
                 if column.required:
                     raise ContractViolation(f"missing required field `{column.name}`")
@@ -282,3 +292,10 @@ def timestamp(name: str, required: bool = False, timezone: bool = True) -> Colum
 
 def day(name: str, required: bool = False) -> Column:
     return Column(name, "date", required)
+
+
+def deletion_flag(name: str, source_field: str, marker: Any) -> Column:
+    """A boolean the loader sets when the source marks a record deleted for good
+    (``source_field`` equals ``marker``); with dlt's ``hard_delete`` hint the merge then
+    removes that key from the raw table instead of loading the tombstone."""
+    return Column(name, "bool", derived_from=(source_field, marker), hard_delete=True)

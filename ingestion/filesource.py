@@ -12,21 +12,32 @@ from dlt.sources.filesystem import filesystem
 
 from ingestion.contracts import Contract
 from ingestion.quarantine import with_validation
+from ingestion.window import Window, in_window
 
 Reader = Callable[[Contract, list[FileItemDict]], Iterator[Any]]
 
 
-def file_drop(bucket_url: str, file_glob: str, contract: Contract, reader: Reader) -> Any:
+def file_drop(
+    bucket_url: str,
+    file_glob: str,
+    contract: Contract,
+    reader: Reader,
+    window: Window | None = None,
+) -> Any:
     """Load only files that are new or changed since the last run, merged on the primary key.
 
     ``bucket_url`` is any fsspec URL (``file:///...``, ``s3://...``); the listing resource
-    keeps its own incremental cursor on ``modification_date``.
+    keeps its own incremental cursor on ``modification_date``. With a ``window``, exactly the
+    files of its ``dt=`` partitions are read, new or not, and that cursor is neither read
+    nor moved (the listing has no incremental at all).
     """
     listing = filesystem(
         bucket_url=bucket_url,
         file_glob=file_glob,
-        incremental=dlt.sources.incremental("modification_date"),
+        incremental=None if window else dlt.sources.incremental("modification_date"),
     ).with_name(f"{contract.resource}_files")
+    if window:
+        listing.add_filter(lambda item: in_window(item["relative_path"], window))
 
     def read(items: list[FileItemDict]) -> Iterator[Any]:
         yield from reader(contract, items)

@@ -30,12 +30,16 @@ from ingestion.pos import settings as pos_settings
 from ingestion.reconciliation import reconcile, record
 from ingestion.references import REFERENCE_FLAGS_COLUMNS, REFERENCE_FLAGS_TABLE, unknown_skus
 from ingestion.schema_changes import SCHEMA_CHANGES_COLUMNS, SCHEMA_CHANGES_TABLE, new_columns
+from ingestion.window import Window, check_window, describe
 
 log = logging.getLogger(__name__)
 
 SYSTEMS: tuple[str, ...] = ("crm", "ecommerce", "pos", "clickstream", "messaging", "marketing")
 REST_SYSTEMS: tuple[str, ...] = ("crm", "ecommerce")
 FILE_SYSTEMS: tuple[str, ...] = ("clickstream", "messaging", "marketing")
+# Systems with event-shaped records, which a backfill window re-extracts by business day
+# (make_source(..., window=)); CRM holds only reference data (contacts, loyalty, campaigns).
+EVENT_SYSTEMS: tuple[str, ...] = ("ecommerce", "pos", "clickstream", "messaging", "marketing")
 
 # Record contract of every resource (primary key, typed columns): SOURCES.md in code.
 CONTRACTS: dict[str, dict[str, Contract]] = {
@@ -53,6 +57,15 @@ ARROW_WITHOUT_ROW_ID: dict[str, tuple[str, ...]] = {
     "pos": RESOURCES["pos"],
     "clickstream": ("events",),
     "messaging": ("deliveries",),
+}
+
+# What a window run of each event system reads: its event-shaped resources only.
+WINDOW_RESOURCES: dict[str, tuple[str, ...]] = {
+    "ecommerce": ecommerce_settings.WINDOW_RESOURCES,
+    "pos": pos_settings.WINDOW_RESOURCES,
+    "clickstream": RESOURCES["clickstream"],
+    "messaging": RESOURCES["messaging"],
+    "marketing": RESOURCES["marketing"],
 }
 
 _SOURCES: dict[str, Callable[..., Any]] = {
@@ -94,29 +107,66 @@ def _configured(key: str) -> str | None:
     return value or None
 
 
-def make_source(system: str, sources_dir: Path, endpoints: Mapping[str, Any] | None = None):
+def make_source(
+    system: str,
+    sources_dir: Path,
+    endpoints: Mapping[str, Any] | None = None,
+    window: Window | None = None,
+):
     """The configured dlt source of ``system``.
 
     Real endpoints/URLs from dlt config win; otherwise REST systems use ``endpoints``
     (from ``sandbox_endpoints``) and file/SQL systems read the sandbox under
     ``sources_dir``. Resource and table names never depend on a running server.
+
+    ``window=(start, end)`` (business days in Europe/Madrid, end exclusive; systems of
+    ``EVENT_SYSTEMS`` only) re-extracts exactly the event-shaped records of those days
+    (``WINDOW_RESOURCES``) without reading or moving the incremental state; rows still
+    merge on their keys, so a window run repeated changes nothing.
     """
     _check(system)
-    return load_as_parquet(_configured_source(system, sources_dir, endpoints))
+    if window is not None:
+        window = window_of(system, window)
+    return load_as_parquet(_configured_source(system, sources_dir, endpoints, window))
 
 
-def _configured_source(system: str, sources_dir: Path, endpoints: Mapping[str, Any] | None):
+def window_of(system: str, window: Any) -> Window:
+    """``window`` checked for ``system``: a pair of days, start before end, event system."""
+    if system not in EVENT_SYSTEMS:
+        raise ValueError(
+            f"{system} has no backfill window: it holds reference data only "
+            f"(systems with one: {', '.join(EVENT_SYSTEMS)})"
+        )
+    return check_window(window)
+
+
+def resources_of(system: str, window: Window | None = None) -> tuple[str, ...]:
+    """The resources a run of ``system`` reads: all, or a window run's event-shaped ones."""
+    _check(system)
+    return WINDOW_RESOURCES[system] if window else RESOURCES[system]
+
+
+def _configured_source(
+    system: str,
+    sources_dir: Path,
+    endpoints: Mapping[str, Any] | None,
+    window: Window | None = None,
+):
     factory = _SOURCES[system]
+    # Only event sources take a window; the others keep their signature as it was.
+    extra = {"window": window} if window else {}
     if system in REST_SYSTEMS:
         endpoint = (endpoints or {}).get(system) or configured_endpoint(system)
         endpoint = endpoint or UNSTARTED_SANDBOX
-        return factory(base_url=endpoint["base_url"], access_token=endpoint["access_token"])
+        return factory(
+            base_url=endpoint["base_url"], access_token=endpoint["access_token"], **extra
+        )
     if system == "pos":
         default = f"sqlite:///{(Path(sources_dir) / 'pos' / 'pos.sqlite').resolve()}"
         secret = dlt.secrets.get("sources.pos.credentials", str)
-        return factory(credentials=secret or default)
+        return factory(credentials=secret or default, **extra)
     bucket = _configured(f"sources.{system}.bucket_url") or local_bucket(sources_dir, system)
-    return factory(bucket_url=bucket)
+    return factory(bucket_url=bucket, **extra)
 
 
 def load_as_parquet(source: Any) -> Any:
@@ -204,12 +254,17 @@ def sandbox_endpoints(
 
 
 def record_run(
-    system: str, pipeline: dlt.Pipeline, warehouse_path: Path, pipelines_dir: Path | None = None
+    system: str,
+    pipeline: dlt.Pipeline,
+    warehouse_path: Path,
+    pipelines_dir: Path | None = None,
+    window: Window | None = None,
 ) -> list[dict[str, Any]]:
     """Audit the pipeline's last run into ``raw_audit``: its reconciliation
     (``load_reconciliation``), the new upstream columns it loaded (``schema_changes``) and
-    the loaded records naming an unknown SKU (``reference_flags``)."""
-    rows = reconcile(system, pipeline, RESOURCES[system])
+    the loaded records naming an unknown SKU (``reference_flags``). Pass the run's
+    ``window``, if it had one, so only the resources it read are reconciled."""
+    rows = reconcile(system, pipeline, resources_of(system, window))
     load_id = next((r["load_id"] for r in rows if r["load_id"]), None)
     extra = {
         SCHEMA_CHANGES_TABLE: (
@@ -266,14 +321,20 @@ def run_system(
     endpoints: Mapping[str, Any] | None = None,
     full_refresh: bool = False,
     pipelines_dir: Path | None = None,
+    window: Window | None = None,
 ) -> list[dict[str, Any]]:
-    """Load one system into ``raw_<system>`` and return its reconciliation rows."""
+    """Load one system into ``raw_<system>`` and return its reconciliation rows; with a
+    ``window``, re-extract only the event-shaped records of its days (see ``make_source``)."""
+    if window is not None:
+        window = window_of(system, window)
+        if full_refresh:
+            raise ValueError("a window run re-extracts some days; it cannot be a full refresh")
     started = time.monotonic()
     pipeline = make_pipeline(system, warehouse_path, pipelines_dir)
     finish_interrupted(system, pipeline)
-    source = make_source(system, sources_dir, endpoints)
+    source = make_source(system, sources_dir, endpoints, window)
     pipeline.run(source, refresh="drop_sources" if full_refresh else None)
-    rows = record_run(system, pipeline, warehouse_path, pipelines_dir)
+    rows = record_run(system, pipeline, warehouse_path, pipelines_dir, window)
     create_empty_tables(system, pipeline, source)
     totals = {k: sum(r[k] for r in rows) for k in ("received", "loaded", "quarantined")}
     log.info(
@@ -284,7 +345,7 @@ def run_system(
         totals["loaded"],
         totals["quarantined"],
         time.monotonic() - started,
-        " (full refresh)" if full_refresh else "",
+        " (full refresh)" if full_refresh else f" (backfill {describe(window)})" if window else "",
     )
     for row in rows:
         if row["quarantined"]:
@@ -302,17 +363,24 @@ def run_system(
 def run_ingestion(
     sources_dir: Path,
     warehouse_path: Path,
-    systems: tuple[str, ...] | list[str] = SYSTEMS,
+    systems: tuple[str, ...] | list[str] | None = None,
     full_refresh: bool = False,
+    window: Window | None = None,
 ) -> list[dict[str, Any]]:
-    """Run every system's pipeline; one reconciliation row per system and resource."""
+    """Run every system's pipeline (with a ``window``: every event system's backfill of
+    those days); one reconciliation row per system and resource."""
+    systems = tuple(systems or (EVENT_SYSTEMS if window else SYSTEMS))
     for system in systems:
         _check(system)
     rows: list[dict[str, Any]] = []
     needs_api = any(s in REST_SYSTEMS for s in systems)
     with sandbox_endpoints(sources_dir) if needs_api else _no_endpoints() as endpoints:
         for system in systems:
-            rows.extend(run_system(system, sources_dir, warehouse_path, endpoints, full_refresh))
+            rows.extend(
+                run_system(
+                    system, sources_dir, warehouse_path, endpoints, full_refresh, window=window
+                )
+            )
     return rows
 
 

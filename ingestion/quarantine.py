@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from dlt.common import json
 from dlt.extract.items_transform import ItemTransform
 
-from ingestion.arrow_pages import records_to_arrow
+from ingestion.arrow_pages import raw_records_to_arrow, records_to_arrow
 from ingestion.contracts import (
     Column,
     Contract,
@@ -363,11 +363,16 @@ class ValidateStep(ItemTransform[Any, dict[str, Any]]):
             received = item.num_rows
         else:
             records = item if isinstance(item, list) else [item]
-            good, bad = split_records(self.contract, records, self.known)
             received = len(records)
-            if self.as_arrow:
-                table = records_to_arrow(self.contract, good)
-                good = good if table is None else table
+            # Column-wise when the page converts to Arrow as it is; record by record else.
+            page = raw_records_to_arrow(self.contract, records) if self.as_arrow else None
+            if page is not None:
+                good, bad = split_arrow(self.contract, page, self.known)
+            else:
+                good, bad = split_records(self.contract, records, self.known)
+                if self.as_arrow:
+                    table = records_to_arrow(self.contract, good)
+                    good = good if table is None else table
         count(self._custom_metrics, received=received, quarantined=len(bad))
         if (good.num_rows if isinstance(good, pa.Table) else len(good)) > 0:
             yield good

@@ -16,8 +16,16 @@ from ingestion.ecommerce.settings import (
     DEFAULT_LAG_DAYS,
     PAGE_SIZE,
     RESOURCES,
+    WINDOW_RESOURCES,
 )
-from ingestion.rest import http_session, incremental_updated_at, resource_config, validate_resources
+from ingestion.rest import (
+    http_session,
+    incremental_created_in,
+    incremental_updated_at,
+    resource_config,
+    validate_resources,
+)
+from ingestion.window import Window
 
 __all__ = ["RESOURCES", "ecommerce"]
 
@@ -29,9 +37,20 @@ def ecommerce(
     api_version: str = API_VERSION,
     lag_days: float = DEFAULT_LAG_DAYS,
     page_size: int = PAGE_SIZE,
+    window: Window | None = None,
 ):
     """Customers, orders (line items and refunds as child tables), abandoned checkouts,
-    products and inventory levels, incrementally on ``updated_at``."""
+    products and inventory levels, incrementally on ``updated_at``.
+
+    With a ``window``: only orders and checkouts created in its business days, whatever
+    their ``updated_at``, without touching the incremental state (see ``window.py``).
+    """
+    if window:
+        names = WINDOW_RESOURCES
+        incremental = incremental_created_in(window, "created_at_min", "created_at_max")
+    else:
+        names = RESOURCES
+        incremental = incremental_updated_at("updated_at_min", lag_days)
     config = {
         "client": {
             "base_url": f"{base_url.rstrip('/')}/admin/api/{api_version}/",
@@ -51,10 +70,11 @@ def ecommerce(
                     "path": f"{name}.json",
                     "params": {"limit": page_size},
                     "data_selector": name,
-                    "incremental": incremental_updated_at("updated_at_min", lag_days),
+                    "incremental": dict(incremental),
                 },
             )
             for name, contract in CONTRACTS.items()
+            if name in names
         ],
     }
     return validate_resources(rest_api_resources(config), CONTRACTS)

@@ -1,6 +1,6 @@
 """E-commerce (Shopify-like) resources and their record contracts (SOURCES.md)."""
 
-from ingestion.contracts import Contract, boolean, integer, money, text, timestamp
+from ingestion.contracts import Contract, boolean, deletion_flag, integer, money, text, timestamp
 
 API_VERSION = "2024-10"
 PAGE_SIZE = 250  # the API maximum
@@ -42,6 +42,9 @@ CONTRACTS = {
             timestamp("created_at"),
             timestamp("updated_at", required=True),
             text("state"),
+            # A customer the shop reports `deleted` (a deletion request) is gone for good:
+            # the merge removes it from raw instead of keeping a tombstone.
+            deletion_flag("is_deleted", "state", "deleted"),
         ),
     ),
     "orders": Contract(
@@ -110,3 +113,6 @@ CONTRACTS = {
 }
 
 RESOURCES = tuple(CONTRACTS)
+# Event-shaped resources, re-extracted by a backfill window on their ``created_at``; the
+# others are reference data a window run leaves alone.
+WINDOW_RESOURCES = ("orders", "checkouts")

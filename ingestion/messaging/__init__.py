@@ -17,14 +17,15 @@ from ingestion.messaging.settings import (
     DELIVERIES_GLOB,
     RESOURCES,
 )
+from ingestion.window import Window
 
 __all__ = ["RESOURCES", "messaging"]
 
 
 @dlt.source(name="messaging", max_table_nesting=1)
-def messaging(bucket_url: str = dlt.config.value):
+def messaging(bucket_url: str = dlt.config.value, window: Window | None = None):
     return (
         # Conversations nest their messages: dicts, so dlt builds the child table.
-        file_drop(bucket_url, CONVERSATIONS_GLOB, CONVERSATIONS, read_jsonl_records),
-        file_drop(bucket_url, DELIVERIES_GLOB, DELIVERIES, read_jsonl_arrow),
+        file_drop(bucket_url, CONVERSATIONS_GLOB, CONVERSATIONS, read_jsonl_records, window),
+        file_drop(bucket_url, DELIVERIES_GLOB, DELIVERIES, read_jsonl_arrow, window),
     )

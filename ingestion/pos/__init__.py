@@ -13,10 +13,18 @@ import dlt
 import sqlalchemy as sa
 from dlt.sources.sql_database import sql_database
 
-from ingestion.pos.lines_window import lines_of_updated_tickets
-from ingestion.pos.settings import CONTRACTS, DEFAULT_LAG_DAYS, INCREMENTAL_CURSOR, RESOURCES
+from ingestion.pos.lines_window import lines_of_tickets_in, lines_of_updated_tickets
+from ingestion.pos.settings import (
+    CONTRACTS,
+    DEFAULT_LAG_DAYS,
+    INCREMENTAL_CURSOR,
+    RESOURCES,
+    WINDOW_CURSOR,
+    WINDOW_RESOURCES,
+)
 from ingestion.pos.sqlite_arrow import SqliteArrowTableLoader
 from ingestion.quarantine import Known, current_load_id, with_validation
+from ingestion.window import Window, local_bounds
 
 __all__ = ["RESOURCES", "pos"]
 
@@ -24,14 +32,23 @@ CHUNK_SIZE = 50_000
 
 
 @dlt.source(name="pos", max_table_nesting=0)
-def pos(credentials: str = dlt.secrets.value, lag_days: float = DEFAULT_LAG_DAYS):
+def pos(
+    credentials: str = dlt.secrets.value,
+    lag_days: float = DEFAULT_LAG_DAYS,
+    window: Window | None = None,
+):
     """Stores, tickets, ticket lines, returns, pickups and daily inventory, merged on their
     keys; every table with ``updated_at`` is read incrementally with a lag window, and the
-    ticket lines with their tickets' (``lines_window``)."""
+    ticket lines with their tickets' (``lines_window``).
+
+    With a ``window``: the tickets (and their lines), returns and pickups of its business
+    days, in dlt's backfill mode, which leaves the incremental state untouched.
+    """
     credentials = database_url(credentials)
+    names = WINDOW_RESOURCES if window else RESOURCES
     tables = sql_database(
         credentials=credentials,
-        table_names=list(RESOURCES),
+        table_names=list(names),
         backend="pyarrow",
         chunk_size=CHUNK_SIZE,
         reflection_level="full",
@@ -39,24 +56,44 @@ def pos(credentials: str = dlt.secrets.value, lag_days: float = DEFAULT_LAG_DAYS
         defer_table_reflect=True,
         table_loader_class=SqliteArrowTableLoader,
         # transaction_lines has no cursor of its own: it follows its tickets' updated_at.
-        query_adapter_callback=lines_of_updated_tickets(lag_days),
+        query_adapter_callback=(
+            lines_of_tickets_in(window) if window else lines_of_updated_tickets(lag_days)
+        ),
     )
     known = known_store_ids(credentials)
     resources = []
-    for name, contract in CONTRACTS.items():
+    for name in names:
+        contract = CONTRACTS[name]
         cursor = INCREMENTAL_CURSOR.get(name)
         resource = with_validation(
             tables.resources[name], contract, cursor_guard=cursor, known=known
         )
         resource.apply_hints(primary_key=list(contract.primary_key), write_disposition="merge")
-        if cursor:
-            resource.apply_hints(
-                incremental=dlt.sources.incremental(
-                    cursor, lag=lag_days * 86_400, on_cursor_value_missing="include"
-                )
-            )
+        incremental = _window_incremental(name, window) if window else _incremental(name, lag_days)
+        if incremental:
+            resource.apply_hints(incremental=incremental)
         resources.append(resource)
     return resources
+
+
+def _incremental(name: str, lag_days: float) -> Any:
+    cursor = INCREMENTAL_CURSOR.get(name)
+    if cursor is None:
+        return None
+    return dlt.sources.incremental(cursor, lag=lag_days * 86_400, on_cursor_value_missing="include")
+
+
+def _window_incremental(name: str, window: Window) -> Any:
+    """dlt's backfill mode on the business timestamp: ``initial_value`` and ``end_value`` both
+    set, so the SQL reads [start, end) and the incremental state is neither read nor written.
+    """
+    cursor = WINDOW_CURSOR.get(name)
+    if cursor is None:
+        return None
+    start, end = local_bounds(window)
+    return dlt.sources.incremental(
+        cursor, initial_value=start, end_value=end, on_cursor_value_missing="exclude"
+    )
 
 
 def database_url(credentials: Any) -> Any:

@@ -23,6 +23,7 @@ import dlt
 import sqlalchemy as sa
 
 from ingestion.contracts import future_cutoff
+from ingestion.window import Window, describe, local_bounds
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,27 @@ def lines_of_updated_tickets(lag_days: float) -> Callable[..., Any]:
         log.info("%s: lines of tickets updated since %s (lag included)", LINES, start)
         updated = sa.select(tickets.c.transaction_id).where(tickets.c.updated_at >= start)
         return query.where(table.c.transaction_id.in_(updated))
+
+    return adapt
+
+
+def lines_of_tickets_in(window: Window) -> Callable[..., Any]:
+    """A query adapter for a backfill window: the lines of the tickets of its business days.
+
+    It neither reads nor writes the watermark, so a window run leaves the next normal run
+    exactly what it would have read.
+    """
+    start, end = local_bounds(window)
+
+    def adapt(query: Any, table: sa.Table, incremental: Any = None, engine: Any = None) -> Any:
+        if table.name != LINES:
+            return query
+        tickets = sa.Table(TICKETS, sa.MetaData(), autoload_with=engine)
+        log.info("%s: lines of the tickets of %s", LINES, describe(window))
+        in_window = sa.select(tickets.c.transaction_id).where(
+            tickets.c.occurred_at >= start, tickets.c.occurred_at < end
+        )
+        return query.where(table.c.transaction_id.in_(in_window))
 
     return adapt
 

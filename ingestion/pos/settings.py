@@ -100,3 +100,8 @@ RESOURCES = tuple(CONTRACTS)
 
 # transaction_lines has no updated_at: it follows its tickets' (ingestion/pos/lines_window.py).
 INCREMENTAL_CURSOR = {name: "updated_at" for name in RESOURCES if name != "transaction_lines"}
+
+# A backfill window re-reads the tickets, returns and pickups of its business days (by these
+# local timestamps) and the lines of those tickets; stores and inventory are reference data.
+WINDOW_CURSOR = {"transactions": "occurred_at", "returns": "returned_at", "pickups": "ready_at"}
+WINDOW_RESOURCES = (*WINDOW_CURSOR, "transaction_lines")

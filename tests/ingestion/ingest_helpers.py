@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,16 +72,44 @@ def distinct_keys(warehouse: Path, system: str, resource: str) -> tuple[int, int
 
 
 def truth_counts(world: Path) -> dict[tuple[str, str], int]:
-    """Row counts per (system, entity) from the sandbox's own manifest."""
+    """Rows each raw table should hold: the sandbox manifest's counts, less the shop
+    customers deleted for good (the load removes them, see ``deletion_flag``)."""
     manifest = json.loads((world / "_truth" / "manifest.json").read_text())
-    return {
+    counts = {
         (system, entity): int(n)
         for system, entities in manifest["row_counts"].items()
         for entity, n in entities.items()
     }
+    counts[("ecommerce", "customers")] -= deleted_customers(world)
+    return counts
+
+
+def deleted_customers(world: Path) -> int:
+    """Shop customers whose document says ``state: deleted``."""
+    with sqlite3.connect(world / "ecommerce" / "shop.sqlite") as con:
+        return con.execute(
+            "select count(*) from customers where json_extract(doc, '$.state') = 'deleted'"
+        ).fetchone()[0]
 
 
 def copy_load(load: Load, dest: Path) -> Path:
     """A copy of a loaded warehouse together with its dlt pipeline state."""
     shutil.copytree(load.warehouse.parent, dest)
     return dest / load.warehouse.name
+
+
+def shop_docs(world: Path, entity: str) -> list[dict[str, Any]]:
+    with sqlite3.connect(world / "ecommerce" / "shop.sqlite") as con:
+        return [json.loads(doc) for (doc,) in con.execute(f"select doc from {entity} order by id")]
+
+
+def save_shop_doc(world: Path, entity: str, doc: dict[str, Any]) -> None:
+    """Write one changed document into the shop's store, as the shop would on an update."""
+    from ingestion.sandbox import docstore
+
+    con = docstore.connect(world, "ecommerce")
+    try:
+        docstore.upsert(con, entity, [(doc["id"], doc["updated_at"], json.dumps(doc))])
+        con.commit()
+    finally:
+        con.close()
