@@ -5,6 +5,7 @@ import dagster as dg
 from orchestration.defs import (
     alerts,
     ingestion,
+    monitoring,
     publish,
     quality,
     schedules,
@@ -16,6 +17,7 @@ defs = dg.Definitions.merge(
     ingestion.defs,
     transform.defs,
     quality.defs,
+    monitoring.defs,
     publish.defs,
     schedules.defs,
     alerts.defs,
