@@ -29,7 +29,8 @@ def built_world(tmp_path_factory: pytest.TempPathFactory) -> BuiltWorld:
 @pytest.fixture(scope="session")
 def advanced_world(built_world: BuiltWorld, tmp_path_factory: pytest.TempPathFactory):
     """The built world moved three days on and rebuilt incrementally, and a copy of that
-    warehouse where fct_touchpoints was rebuilt from scratch."""
+    warehouse where the incremental facts (fct_touchpoints, fct_orders) and everything
+    downstream were rebuilt from scratch."""
     from ingestion.pipelines import run_ingestion
     from ingestion.sandbox import advance
 
@@ -38,13 +39,14 @@ def advanced_world(built_world: BuiltWorld, tmp_path_factory: pytest.TempPathFac
     shutil.copy(built_world.warehouse, incremental / "warehouse.duckdb")
     advance(incremental / "sources", 3)
     run_ingestion(incremental / "sources", incremental / "warehouse.duckdb")
-    for step in (("snapshot",), ("run", "-s", "+fct_journeys", "kpi_inventory_availability")):
+    rebuild = ("run", "-s", "+fct_journeys", "+fct_orders", "kpi_inventory_availability")
+    for step in (("snapshot",), rebuild):
         result = run_dbt(incremental, *step)
         assert result.returncode == 0, result.stdout[-4000:]
 
     full = tmp_path_factory.mktemp("full_refresh")
     shutil.copy(incremental / "warehouse.duckdb", full / "warehouse.duckdb")
-    result = run_dbt(full, "run", "-s", "fct_touchpoints+", "--full-refresh")
+    result = run_dbt(full, "run", "-s", "fct_touchpoints+", "fct_orders+", "--full-refresh")
     assert result.returncode == 0, result.stdout[-4000:]
     return (
         BuiltWorld(incremental / "sources", incremental / "warehouse.duckdb", ""),

@@ -13,14 +13,16 @@ import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[2]
+MADRID = ZoneInfo("Europe/Madrid")
 DBT_PROJECT = REPO / "dbt_project"
 # Four weeks across a month boundary, so that retention has a month 1 to measure.
 WORLD = {"customers": 800, "days": 28, "seed": 11, "start": date(2025, 9, 16)}
@@ -71,7 +73,9 @@ class BuiltWorld:
         return records
 
 
-def run_dbt(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
+def run_dbt(data_dir: Path, *args: str, **extra_vars) -> subprocess.CompletedProcess:
+    """`dbt <args>` on the warehouse in `data_dir`, with the tests' vars plus `extra_vars`
+    (e.g. `backfill_start`, `backfill_end`)."""
     env = {
         **os.environ,
         "OMNI_DATA_DIR": str(data_dir),
@@ -81,7 +85,7 @@ def run_dbt(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
     dbt = Path(sys.executable).parent / "dbt"
     # Own target and log paths: the orchestration runs the same project at the same time.
     paths = ["--target-path", str(data_dir / "target"), "--log-path", str(data_dir / "logs")]
-    dbt_vars = ["--vars", json.dumps(DBT_VARS)]
+    dbt_vars = ["--vars", json.dumps({**DBT_VARS, **extra_vars})]
     return subprocess.run(
         [str(dbt), *args, "--project-dir", str(DBT_PROJECT), *paths, *dbt_vars],
         cwd=DBT_PROJECT,
@@ -94,3 +98,38 @@ def run_dbt(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
 
 def money(value) -> Decimal:
     return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+@dataclass(frozen=True)
+class TrueOrder:
+    person_id: str
+    ordered_at: datetime  # aware
+    landing_anonymous_id: str | None
+
+
+def true_identifiable_orders(world: BuiltWorld) -> list[TrueOrder]:
+    """Every non-cancelled order that carries something to recognise its buyer by (online
+    orders always; store tickets with a loyalty card, a typed phone or a receipt email),
+    with the person the generator knows bought it (`_truth/identities.parquet`), in time
+    order. A ticket with none of these is anonymous to any warehouse, so KPIs per customer
+    are compared with these orders, within a tolerance for what resolution still misses."""
+    person = {
+        (r.source_system, r.source_entity, str(r.source_record_id)): r.person_id
+        for r in world.truth_identities.itertuples()
+    }
+    orders = []
+    for order in world.shop_docs("orders"):
+        who = person.get(("ecommerce", "orders", str(order["id"])))
+        if who and not order.get("cancelled_at"):
+            at = datetime.fromisoformat(order["created_at"].replace("Z", "+00:00"))
+            orders.append(TrueOrder(who, at, order.get("landing_anonymous_id")))
+    tickets = world.pos(
+        "SELECT transaction_id, occurred_at FROM transactions WHERE "
+        "coalesce(trim(loyalty_card), '') <> '' OR coalesce(trim(phone_typed), '') <> '' "
+        "OR coalesce(trim(receipt_email), '') <> ''"
+    )
+    for ticket_id, local_time in tickets:
+        if who := person.get(("pos", "transactions", str(ticket_id))):
+            at = datetime.fromisoformat(local_time).replace(tzinfo=MADRID)
+            orders.append(TrueOrder(who, at, None))
+    return sorted(orders, key=lambda order: order.ordered_at)

@@ -30,6 +30,11 @@ def test_every_source_interaction_is_one_touchpoint(built_world: BuiltWorld) -> 
         expected[(kind, conversation["channel"])] += 1
     for order in built_world.shop_docs("orders"):
         expected[("online_order", order["source_name"])] += 1
+        # A refund is handled on the channel the order was placed in.
+        if order.get("refunds"):
+            expected[("online_refund", order["source_name"])] += len(order["refunds"])
+    for checkout in built_world.shop_docs("checkouts"):
+        expected[("checkout_abandoned", checkout["source_name"])] += 1
     ((tickets,),) = built_world.pos("SELECT count(*) FROM transactions")
     ((returns,),) = built_world.pos("SELECT count(*) FROM returns")
     ((pickups,),) = built_world.pos("SELECT count(*) FROM pickups WHERE picked_up_at IS NOT NULL")
@@ -42,7 +47,13 @@ def test_every_source_interaction_is_one_touchpoint(built_world: BuiltWorld) -> 
 
 def test_a_devices_events_before_login_belong_to_the_person(built_world: BuiltWorld) -> None:
     events = built_world.file_records("clickstream", "events")
-    logged_in_as = {e["anonymous_id"]: str(e["user_id"]) for e in events if e.get("user_id")}
+    # A deleted shop account is gone from the warehouse: its device cannot be stitched.
+    deleted = {str(c["id"]) for c in built_world.shop_docs("customers") if c["state"] == "deleted"}
+    logged_in_as = {
+        e["anonymous_id"]: str(e["user_id"])
+        for e in events
+        if e.get("user_id") and str(e["user_id"]) not in deleted
+    }
     before_login = [e for e in events if e["anonymous_id"] in logged_in_as and not e.get("user_id")]
     assert before_login, "the world should have devices browsing before they log in"
 
@@ -150,6 +161,7 @@ def test_incremental_touchpoints_equal_a_full_refresh(built_world, advanced_worl
     rebuilt = full.query(f"select {columns} from marts.fct_touchpoints order by 1")
     assert len(after) > len(before)
     pd.testing.assert_frame_equal(after, rebuilt)
+    assert {"online_refund", "checkout_abandoned", "store_return"} <= set(after["touchpoint_type"])
     # Devices that logged in after the first build: their earlier events changed customer.
     both = before.merge(after, on="touchpoint_id", suffixes=("_before", "_after"))
     restitched = both["customer_id_before"].fillna("") != both["customer_id_after"].fillna("")

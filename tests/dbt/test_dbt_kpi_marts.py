@@ -1,14 +1,16 @@
 """kpi_service, kpi_attribution, kpi_inventory_availability, kpi_retention and kpi_churn
-against the raw files, the POS database and plain-Python recomputations."""
+against the raw files, the POS database, the generator's truth and plain-Python
+recomputations."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from dbt_world import DBT_VARS, BuiltWorld, money
+import pytest
+from dbt_world import DBT_VARS, BuiltWorld, money, true_identifiable_orders
 
 MADRID = ZoneInfo("Europe/Madrid")
 MODELS = ["first_touch", "last_touch", "linear", "position_based", "time_decay"]
@@ -272,3 +274,73 @@ def test_online_availability_keeps_its_history_across_runs(built_world, advanced
         first_day_levels
     )
     assert later["day"].nunique() == 2
+
+
+def _true_months(world: BuiltWorld) -> dict[str, list[datetime]]:
+    """Order times per true person (identifiable orders only)."""
+    times: dict[str, list[datetime]] = defaultdict(list)
+    for order in true_identifiable_orders(world):
+        times[order.person_id].append(order.ordered_at)
+    return times
+
+
+def _month(at: datetime) -> str:
+    return at.astimezone(MADRID).strftime("%Y-%m")
+
+
+def test_retention_is_close_to_the_true_buyers(built_world: BuiltWorld) -> None:
+    """Identity is involved (who is the same buyer), so within a stated tolerance: cohort
+    sizes within 8 % (or 3 customers, for small cohorts), retention rates within 5
+    percentage points of the truth."""
+    cohorts: Counter = Counter()
+    retained: Counter = Counter()
+    for times in _true_months(built_world).values():
+        months = {_month(at) for at in times}
+        cohort = min(months)
+        cohorts[cohort] += 1
+        retained.update((cohort, month) for month in months if month > cohort)
+    kpi = built_world.query(
+        "select strftime(cohort_month, '%Y-%m') as cohort, strftime(activity_month, '%Y-%m') "
+        "as month, sum(cohort_size) as size, sum(retained_customers) as retained "
+        "from marts.kpi_retention group by all"
+    )
+    sizes = kpi[kpi["cohort"] == kpi["month"]].set_index("cohort")["size"]
+    assert set(sizes.index) == set(cohorts)
+    for cohort, size in cohorts.items():
+        assert abs(sizes[cohort] - size) <= max(3, 0.08 * size), cohort
+    later = kpi[kpi["cohort"] < kpi["month"]]
+    assert len(later) > 0
+    for row in later.itertuples():
+        true_rate = retained[(row.cohort, row.month)] / cohorts[row.cohort]
+        assert row.retained / row.size == pytest.approx(true_rate, abs=0.05), row
+
+
+def test_churn_is_close_to_the_true_buyers(built_world: BuiltWorld) -> None:
+    """Same rule as kpi_churn on the true persons' orders; identity is involved, so active
+    customers within 10 % and the churn rate within 5 percentage points."""
+    window = timedelta(days=DBT_VARS["churn_window_days"])
+    times = _true_months(built_world)
+    as_of = max(at for person_times in times.values() for at in person_times)
+    outcomes: dict[str, Counter] = defaultdict(Counter)
+    for person_times in times.values():
+        last_of_month: dict[str, datetime] = {}
+        for at in person_times:
+            last_of_month[_month(at)] = max(at, last_of_month.get(_month(at), at))
+        for month, last in last_of_month.items():
+            again = any(last < at <= last + window for at in person_times)
+            outcome = "pending" if last + window > as_of else "retained" if again else "churned"
+            outcomes[month][outcome] += 1
+    kpi = built_world.query(
+        "select strftime(month, '%Y-%m') as month, sum(active_customers) as active, "
+        "sum(churned_customers) as churned, sum(retained_customers) as retained "
+        "from marts.kpi_churn group by all"
+    ).set_index("month")
+    assert set(kpi.index) == set(outcomes)
+    for month, counts in outcomes.items():
+        active = sum(counts.values())
+        assert abs(kpi.loc[month, "active"] - active) <= 0.1 * active, month
+        determined = counts["churned"] + counts["retained"]
+        if determined:
+            churned, retained = kpi.loc[month, "churned"], kpi.loc[month, "retained"]
+            rate = churned / (churned + retained)
+            assert rate == pytest.approx(counts["churned"] / determined, abs=0.05), month

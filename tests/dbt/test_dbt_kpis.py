@@ -1,14 +1,18 @@
-"""kpi_channel_daily against the raw files and the generator's truth."""
+"""kpi_channel_daily, kpi_click_and_collect and kpi_multichannel_sales against the raw
+files and the generator's truth."""
 
 from __future__ import annotations
 
 import gzip
 import json
-from collections import defaultdict
-from datetime import datetime
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from dbt_world import BuiltWorld, money
+import pandas as pd
+import pytest
+from dbt_world import BuiltWorld, TrueOrder, money, true_identifiable_orders
 
 MADRID = ZoneInfo("Europe/Madrid")
 SALES_CHANNELS = ("store", "web", "app", "phone", "whatsapp")
@@ -93,3 +97,132 @@ def test_multichannel_sales_split_every_order_once(built_world: BuiltWorld) -> N
     assert int(split["orders"]) == total["orders"] - total["cancelled_orders"]
     assert money(split["net"]) == money(total["net_revenue"])
     assert int(split["multiple"]) > 0
+
+
+def _madrid_date(text: str):
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(MADRID).date()
+
+
+def test_conversion_rate_is_the_share_of_visitors_who_ordered(built_world: BuiltWorld) -> None:
+    """Exact: no identity involved. A visitor converted on a day and platform when a
+    non-cancelled shop order of that day and channel landed from their device."""
+    visitors: dict[tuple, set[str]] = defaultdict(set)
+    for event in built_world.file_records("clickstream", "events"):
+        visitors[(_madrid_date(event["occurred_at"]), event["platform"])].add(event["anonymous_id"])
+    converted: dict[tuple, set[str]] = defaultdict(set)
+    for order in built_world.shop_docs("orders"):
+        key = (_madrid_date(order["created_at"]), order["source_name"])
+        landing = order.get("landing_anonymous_id")
+        if not order.get("cancelled_at") and landing in visitors.get(key, ()):
+            converted[key].add(landing)
+    expected = {
+        (day.isoformat(), platform): len(converted[(day, platform)]) / len(ids)
+        for (day, platform), ids in visitors.items()
+    }
+
+    rows = built_world.query(
+        "select strftime(date, '%Y-%m-%d') as day, channel, conversion_rate "
+        "from marts.kpi_channel_daily where channel in ('web', 'app') and visitors > 0"
+    )
+    actual = {(r.day, r.channel): r.conversion_rate for r in rows.itertuples()}
+    assert actual == pytest.approx(expected, abs=1e-12)
+    assert sum(rate > 0 for rate in actual.values()) > 10
+
+
+PAID_MEDIUMS = {
+    **dict.fromkeys(("cpc", "ppc", "paidsearch", "paid_search"), "paid_search"),
+    **dict.fromkeys(("paid_social", "paidsocial", "social_paid", "cpm_social"), "paid_social"),
+    **dict.fromkeys(("display", "banner", "cpm"), "display"),
+    **dict.fromkeys(("affiliate", "affiliates"), "affiliate"),
+}
+
+
+def _true_new_customers_by_paid_channel(world: BuiltWorld) -> Counter:
+    """New customers acquired by each paid channel, from the sources and the true identities:
+    a person's first order, counted on the paid channel whose campaign brought that order's
+    landing session on the day of the order."""
+    first: dict[str, TrueOrder] = {}
+    for order in true_identifiable_orders(world):
+        first.setdefault(order.person_id, order)
+    campaigns: dict[tuple, set[str]] = defaultdict(set)
+    for event in world.file_records("clickstream", "events"):
+        if paid := PAID_MEDIUMS.get(event.get("utm_medium")):
+            campaigns[(event["anonymous_id"], _madrid_date(event["occurred_at"]))].add(paid)
+    acquired: Counter = Counter()
+    for order in first.values():
+        day = order.ordered_at.astimezone(MADRID).date()
+        if paid := campaigns.get((order.landing_anonymous_id, day)):
+            acquired[min(paid)] += 1
+    return acquired
+
+
+def test_acquisition_cost_per_paid_channel_is_close_to_the_truth(built_world) -> None:
+    """Identity is involved (whose first order it was), so within a stated tolerance: new
+    customers per paid channel within 2 or 20 % of the truth, CAC within 25 %. Each row's
+    CAC is exactly its spend over its new customers."""
+    truth_new = _true_new_customers_by_paid_channel(built_world)
+    truth_spend = built_world.kpis["spend_by_channel"]
+    rows = built_world.query(
+        "select channel, spend, new_customers, cac from marts.kpi_channel_daily "
+        f"where channel in {tuple(truth_spend)}"
+    )
+    with_cac = rows[rows["cac"].notna()]
+    assert len(with_cac) > 0
+    for row in with_cac.itertuples():
+        exact = Decimal(str(row.spend)) / row.new_customers
+        assert abs(Decimal(str(row.cac)) - exact) <= Decimal("0.005")
+    totals = rows.groupby("channel")[["spend", "new_customers"]].sum()
+    assert sum(truth_new.values()) >= 10, "the world should acquire customers through ads"
+    for channel, spend in truth_spend.items():
+        new = int(totals.loc[channel, "new_customers"])
+        assert abs(new - truth_new[channel]) <= max(2, 0.2 * truth_new[channel]), channel
+        if new and truth_new[channel]:
+            cac, true_cac = float(totals.loc[channel, "spend"]) / new, spend / truth_new[channel]
+            assert cac == pytest.approx(true_cac, rel=0.25), channel
+
+
+def test_multichannel_orders_follow_the_channels_touched_before(built_world) -> None:
+    """The rule written again in Python over fct_touchpoints: an order of a known customer
+    counts as after multiple channels when its own channel plus the channels (and campaign
+    channels) of their journey touchpoints in the 30 days up to it are two or more."""
+    lookback = timedelta(days=30)
+    touches = built_world.query(
+        "select customer_id, occurred_at, channel, campaign_channel from marts.fct_touchpoints "
+        "where customer_id is not null and is_in_journey"
+    )
+    by_customer = {customer: rows for customer, rows in touches.groupby("customer_id")}
+    orders = built_world.query(
+        "select customer_id, channel, ordered_at, strftime(order_date, '%Y-%m') as month, "
+        "net_revenue from marts.fct_orders where not is_cancelled"
+    )
+    expected: dict[str, Counter] = defaultdict(Counter)
+    for order in orders.itertuples():
+        if pd.isna(order.customer_id):
+            bucket = "anonymous"
+        else:
+            rows = by_customer.get(order.customer_id)
+            channels = {order.channel}
+            if rows is not None:
+                window = rows[
+                    (rows["occurred_at"] <= order.ordered_at)
+                    & (rows["occurred_at"] >= order.ordered_at - lookback)
+                ]
+                channels |= set(window["channel"]) | set(window["campaign_channel"].dropna())
+            bucket = "multiple" if len(channels) >= 2 else "one"
+        expected[order.month][bucket] += 1
+        expected[order.month][f"{bucket}_net"] += Decimal(str(order.net_revenue))
+
+    kpi = built_world.query(
+        "select strftime(month, '%Y-%m') as month, * exclude (month) "
+        "from marts.kpi_multichannel_sales"
+    ).set_index("month")
+    assert set(kpi.index) == set(expected)
+    for month, counts in expected.items():
+        row = kpi.loc[month]
+        assert row["orders_after_multiple_channels"] == counts["multiple"], month
+        assert row["orders_after_one_channel"] == counts["one"], month
+        assert row["anonymous_orders"] == counts["anonymous"], month
+        assert money(row["net_revenue_after_multiple_channels"]) == money(counts["multiple_net"])
+        assert money(row["net_revenue_after_one_channel"]) == money(counts["one_net"])
+    assert sum(counts["multiple"] for counts in expected.values()) > 0
+    assert sum(counts["one"] for counts in expected.values()) > 0

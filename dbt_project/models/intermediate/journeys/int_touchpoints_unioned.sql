@@ -1,6 +1,7 @@
 {{ config(materialized='view') }}
 {#- Every interaction with the retailer, one row each, before journeys: clickstream events,
-    store tickets, online orders, collected click-and-collect pickups, store returns,
+    store tickets, online orders, abandoned checkouts, online refunds, collected
+    click-and-collect pickups, store returns (also of online orders: a store touchpoint),
     service conversations and calls, and marketing messages delivered, opened, clicked or
     unsubscribed from. A view, so that fct_touchpoints' incremental filters reach the
     staging tables.
@@ -116,6 +117,55 @@ pickups as (
 
 ),
 
+refunds as (
+
+    -- A refund belongs to the person of its order and happens on the order's channel.
+    select
+        'ecommerce' as source_system,
+        'refunds' as source_entity,
+        refunds.refund_id as source_record_id,
+        'ecommerce' as identity_source_system,
+        'orders' as identity_source_entity,
+        orders.shop_order_id as identity_source_record_id,
+        cast(null as {{ dbt.type_string() }}) as anonymous_id,
+        orders.channel,
+        'online_refund' as touchpoint_type,
+        refunds.refunded_at as occurred_at,
+        cast(null as {{ dbt.type_string() }}) as campaign_channel,
+        orders.shop_order_id as order_id,
+        false as is_conversion,
+        true as is_in_journey,
+        orders.loaded_at
+    from {{ ref('stg_ecommerce__order_refunds') }} as refunds
+    inner join {{ ref('stg_ecommerce__orders') }} as orders
+        on refunds.order_dlt_id = orders.order_dlt_id
+
+),
+
+abandoned_checkouts as (
+
+    -- The shop lists only checkouts left without an order; a later order that completed
+    -- one is its `order_id` (the purchase itself is the online_order touchpoint).
+    select
+        'ecommerce' as source_system,
+        'checkouts' as source_entity,
+        checkout_id as source_record_id,
+        'ecommerce' as identity_source_system,
+        'checkouts' as identity_source_entity,
+        checkout_id as identity_source_record_id,
+        cast(null as {{ dbt.type_string() }}) as anonymous_id,
+        channel,
+        'checkout_abandoned' as touchpoint_type,
+        created_at as occurred_at,
+        cast(null as {{ dbt.type_string() }}) as campaign_channel,
+        recovered_shop_order_id as order_id,
+        false as is_conversion,
+        true as is_in_journey,
+        loaded_at
+    from {{ ref('stg_ecommerce__checkouts') }}
+
+),
+
 store_returns as (
 
     select
@@ -192,6 +242,10 @@ unioned as (
     select * from store_purchases
     union all
     select * from online_orders
+    union all
+    select * from refunds
+    union all
+    select * from abandoned_checkouts
     union all
     select * from pickups
     union all

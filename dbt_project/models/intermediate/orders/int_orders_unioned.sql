@@ -1,6 +1,8 @@
+{{ config(materialized='view') }}
 {#- Store tickets and online orders as one set of orders, with the revenue definitions of
     SOURCES.md: a ticket's gross is its total, an online order's gross is its total price,
-    a cancelled order counts with gross = net = 0. -#}
+    a cancelled order counts with gross = net = 0. A view, so that fct_orders' incremental
+    filters reach the staging tables. -#}
 with
 
 store_tickets as (
@@ -16,7 +18,8 @@ store_tickets as (
         store_id,
         false as is_cancelled,
         total_amount as gross_revenue,
-        cast(null as {{ dbt.type_string() }}) as landing_anonymous_id
+        cast(null as {{ dbt.type_string() }}) as landing_anonymous_id,
+        loaded_at
     from {{ ref('stg_pos__transactions') }}
 
 ),
@@ -34,7 +37,8 @@ online_orders as (
         store_id,
         is_cancelled,
         case when is_cancelled then cast(0 as decimal(18, 2)) else total_price end as gross_revenue,
-        landing_anonymous_id
+        landing_anonymous_id,
+        loaded_at
     from {{ ref('stg_ecommerce__orders') }}
 
 ),

@@ -3,9 +3,8 @@
         materialized='incremental',
         unique_key='touchpoint_id',
         on_schema_change='fail',
-        post_hook=[
-            "delete from {{ this }} where touchpoint_id not in (select touchpoint_id from {{ ref('int_touchpoints_unioned') }})"
-        ],
+        pre_hook="{{ delete_backfill_window('occurred_at') }}",
+        post_hook="{{ delete_rows_without_source('touchpoint_id', ref('int_touchpoints_unioned')) }}",
     )
 }}
 -- depends_on: {{ ref('int_identity_records_resolved') }}
@@ -22,8 +21,15 @@
     `touchpoints_lookback_days` of the newest touchpoint (late events). Customers whose
     identity resolution changed since the last build (an anonymous device that logged in,
     two clusters that merged or split) are recomputed entirely, under their old and new ids.
-    The journey still open before the recomputed span carries on with its id. -#}
+    The journey still open before the recomputed span carries on with its id.
+
+    Backfill (vars `backfill_start`, `backfill_end`): the touchpoints of those business days
+    are deleted and rebuilt, continuing the journey open before the window; rows after the
+    window keep their journey as it was (a `--full-refresh` regroups them if the
+    backfilled days changed where a journey ends). Their `loaded_at` is capped at the
+    table's watermark, so a backfill never hides a load from the next normal run. -#}
 {%- set gap_days = var('journey_inactivity_days') %}
+{%- set window = backfill_window() %}
 
 with
 
@@ -35,16 +41,6 @@ touchpoints as (
 
 {% if is_incremental() %}
 
-watermarks as (
-
-    select
-        {{ dbt.dateadd('day', -var('touchpoints_lookback_days'), 'max(occurred_at)') }}
-            as lookback_start,
-        max(loaded_at) as last_loaded_at
-    from {{ this }}
-
-),
-
 previous as (
 
     select
@@ -54,12 +50,54 @@ previous as (
         occurred_at,
         is_conversion,
         is_in_journey,
+        -- The identity record behind the touchpoint, as int_touchpoints_unioned picks it.
         case when source_entity = 'events' then 'clickstream' else source_system end
             as identity_source_system,
-        case when source_entity = 'events' then 'anonymous_ids' else source_entity end
-            as identity_source_entity,
-        case when source_entity = 'events' then anonymous_id else source_record_id end
-            as identity_source_record_id
+        case
+            when source_entity = 'events' then 'anonymous_ids'
+            when source_entity = 'refunds' then 'orders'
+            else source_entity
+        end as identity_source_entity,
+        case
+            when source_entity = 'events' then anonymous_id
+            when source_entity = 'refunds' then order_id
+            else source_record_id
+        end as identity_source_record_id
+    from {{ this }}
+
+),
+
+{% if window is not none %}
+
+batch as (
+
+    select
+        touchpoints.*,
+        false as is_context,
+        cast(null as {{ dbt.type_string() }}) as context_journey_id
+    from touchpoints
+    where {{ in_backfill_window('touchpoints.occurred_at') }}
+
+),
+
+recompute_windows as (
+
+    select distinct
+        customer_id,
+        {{ window.start_at }} as recompute_from
+    from batch
+    where customer_id is not null
+
+),
+
+{% else %}
+
+watermarks as (
+
+    select
+        {{ dbt.dateadd('day', -var('touchpoints_lookback_days'), 'max(occurred_at)') }}
+            as lookback_start,
+        max(loaded_at) as last_loaded_at
     from {{ this }}
 
 ),
@@ -157,6 +195,8 @@ batch as (
     where changed.customer_id is null
 
 ),
+
+{% endif %}
 
 context as (
 
@@ -308,7 +348,7 @@ final as (
         batch.source_entity,
         batch.source_record_id,
         batch.anonymous_id,
-        batch.loaded_at
+        {{ backfill_capped_loaded_at('batch.loaded_at') }} as loaded_at
     from batch
     left join journeys
         on batch.touchpoint_id = journeys.touchpoint_id

@@ -1,15 +1,6 @@
-{#- Day × channel scoreboard (days are Madrid business days). Definitions:
-    - orders: orders placed that day in the channel, cancelled ones excluded;
-    - net_revenue: net revenue of those orders (refunds and returns netted into the day the
-      order was placed, so a day's figure can still fall while returns come in);
-    - visitors: distinct clickstream anonymous ids active that day (web and app only);
-    - conversion_rate: share of those visitors who placed an order in the same channel that
-      day (null where there is no visitor count);
-    - spend: paid media spend booked that day (paid channels only);
-    - new_customers: customers whose first ever non-cancelled order was that day: on a sales
-      channel row by the channel of that order; on a paid channel row by the paid channel
-      whose campaign brought the session of that order (UTM of the landing session);
-    - cac: spend / new_customers on the same row (null without spend or new customers). -#}
+{#- Day × channel scoreboard (Madrid business days). Each metric's definition is its docs
+    block in `_kpis__metrics.md`, shown on its column. Net revenue is booked on the day the
+    order was placed, so a past day's figure can still fall while returns come in. -#}
 with
 
 orders as (

@@ -1,10 +1,6 @@
-{#- Month (Madrid) × channel_segment. Of the customers active in the month (at least one
-    non-cancelled order), once `churn_window_days` have passed since their last order of
-    that month (by the newest order in the warehouse): `churned_customers` placed no order
-    in that window, `retained_customers` did; `pending_customers` are those whose window
-    has not passed yet, even if they already came back, so that churn_rate =
-    churned / (churned + retained) compares fully observed customers only and recent
-    months are not flattered by the quick returners. -#}
+{#- Month (Madrid) × channel_segment (metric definitions: `_kpis__metrics.md`). A customer
+    who already came back is still pending until the whole window has passed: otherwise
+    recent months would count only the quick returners and look better than they are. -#}
 {%- set window_days = var('churn_window_days') %}
 
 with

@@ -1,9 +1,6 @@
 {#- Day × store for click-and-collect (online orders with fulfilment pickup_in_store), by the
-    Madrid day the order was placed and the store it is collected from:
-    - orders: such orders placed (cancelled excluded);
-    - ready: of those, made ready at the store;  picked_up / expired: collected / never;
-    - pickup_rate: picked_up / (picked_up + expired), null while all are still waiting;
-    - median_hours_to_pickup: median hours from ready to collected. -#}
+    Madrid day the order was placed and the store it is collected from. Metric definitions:
+    `_kpis__metrics.md`. -#}
 with
 
 orders as (

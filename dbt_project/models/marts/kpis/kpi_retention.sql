@@ -1,7 +1,6 @@
-{#- Cohort month × channel_segment × months since the first order. A customer's cohort is
-    the Madrid month of their first non-cancelled order; they are retained in a later month
-    when they placed a non-cancelled order in it (month 0 is the cohort itself, rate 1).
-    Segments are the customers' current ones (dim_customers). -#}
+{#- Cohort month × channel_segment × months since the first order (metric definitions:
+    `_kpis__metrics.md`). Segments are the customers' current ones (dim_customers), so a
+    cohort's split by segment can move as customers' journeys go on. -#}
 with
 
 orders as (
