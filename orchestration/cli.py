@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import date
 from pathlib import Path
 
 DEFAULT_WORLD = {"customers": 3000, "days": 90, "seed": 42}
@@ -62,7 +63,6 @@ def cmd_run(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         _generate_default_world(sources)
 
-    from orchestration.lib.kpi_summary import format_summary, read_summary
     from orchestration.lib.runner import run_full_pipeline
 
     try:
@@ -77,10 +77,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"Could not start the run: {type(exc).__name__}: {exc}", file=sys.stderr)
         print(f"Nothing was published; {paths.published_path()} is unchanged.", file=sys.stderr)
         return EXIT_RUN_FAILED
+    return _report(outcome)
+
+
+def _report(outcome, what: str = "Run") -> int:
+    """Print how a run ended, the way `omni run` always has; its exit code."""
+    from ingestion import paths
+    from orchestration.lib.kpi_summary import format_summary, read_summary
+
     for warning in outcome.warnings:
         print(f"warning: non-blocking check failed: {warning}", file=sys.stderr)
     if not outcome.ok:
-        print(f"\nRun {outcome.run_id} FAILED; nothing was published.", file=sys.stderr)
+        print(f"\n{what} {outcome.run_id} FAILED; nothing was published.", file=sys.stderr)
         if outcome.failed_checks:
             print("Failed blocking checks:", file=sys.stderr)
             for check in outcome.failed_checks:
@@ -96,8 +104,55 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
         print(f"The last good file, if any, is still {paths.published_path()}", file=sys.stderr)
         return EXIT_RUN_FAILED
-    print(f"\nRun {outcome.run_id} succeeded.\n")
+    print(f"\n{what} {outcome.run_id} succeeded.\n")
     print(format_summary(read_summary(paths.published_path()), paths.published_path()))
+    return EXIT_OK
+
+
+def _sources_or_exit(args: argparse.Namespace) -> Path | None:
+    from ingestion import paths
+
+    sources = Path(args.sources).resolve() if args.sources else paths.sources_dir()
+    if _sources_missing(sources):
+        print(f"No sources at {sources}.", file=sys.stderr)
+        return None
+    return sources
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from ingestion import paths
+    from orchestration.defs.schedules.partitions import check_backfill_window, describe
+
+    window = (args.start, args.end)
+    try:
+        check_backfill_window(window)
+    except ValueError as exc:
+        print(f"Cannot backfill: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    sources = _sources_or_exit(args)
+    if sources is None:
+        return EXIT_USAGE
+    from orchestration.lib.runner import run_backfill
+
+    print(f"Backfilling the business days {describe(window)} from {sources}", flush=True)
+    try:
+        outcome = run_backfill(
+            window, sources_dir=sources, log_level="DEBUG" if args.verbose else "INFO"
+        )
+    except Exception as exc:  # definitions that do not load
+        if args.verbose:
+            raise
+        print(f"Could not start the backfill: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"Nothing was published; {paths.published_path()} is unchanged.", file=sys.stderr)
+        return EXIT_RUN_FAILED
+    return _report(outcome, what="Backfill run")
+
+
+def cmd_instance(_args: argparse.Namespace) -> int:
+    from orchestration.lib.runner import local_instance
+
+    instance = local_instance()
+    print(instance.root_directory)
     return EXIT_OK
 
 
@@ -108,6 +163,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     print(json.dumps(run_benchmark(args.customers, args.days, seed=args.seed), indent=2))
     return EXIT_OK
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a day (YYYY-MM-DD): {text!r}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -130,6 +192,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--verbose", action="store_true", help="log every Dagster engine event")
     run.set_defaults(func=cmd_run)
+
+    backfill = subparsers.add_parser(
+        "backfill",
+        help="re-process a range of business days of the event-shaped data, then check and "
+        "publish, in one run",
+    )
+    backfill.add_argument(
+        "--start", type=_day, required=True, help="first business day (Europe/Madrid), YYYY-MM-DD"
+    )
+    backfill.add_argument(
+        "--end", type=_day, required=True, help="first day NOT re-processed (end exclusive)"
+    )
+    backfill.add_argument("--sources", help="sandbox folder (default: $OMNI_DATA_DIR/sources)")
+    backfill.add_argument("--verbose", action="store_true", help="log every Dagster engine event")
+    backfill.set_defaults(func=cmd_backfill)
+
+    instance = subparsers.add_parser(
+        "instance",
+        help="prepare DAGSTER_HOME for `dagster dev` / the daemon (dagster.yaml: queued runs, "
+        "one at a time) and print its path",
+    )
+    instance.set_defaults(func=cmd_instance)
 
     bench = subparsers.add_parser(
         "bench", help="time and measure every stage on a fresh world; prints JSON"

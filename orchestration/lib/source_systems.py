@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 
 from ingestion import paths
+from ingestion.pipelines import EVENT_SYSTEMS, RESOURCES, WINDOW_RESOURCES, dataset_name
+from orchestration.lib.asset_keys import raw_table_key
 
 
 class SourceSystemsResource(dg.ConfigurableResource):
@@ -37,3 +40,40 @@ class SourceSystemsResource(dg.ConfigurableResource):
         with sandbox_endpoints(sources) as endpoints:
             log.info(f"{system} API at {endpoints[system]['base_url']}")
             yield endpoints
+
+
+@dataclass(frozen=True)
+class IngestPart:
+    """The resources of one system that one multi-asset loads."""
+
+    system: str
+    resources: tuple[str, ...]
+    partitioned: bool
+
+    @property
+    def split(self) -> bool:
+        """True when the system's other resources are loaded by another multi-asset."""
+        return self.resources != RESOURCES[self.system]
+
+    @property
+    def op_name(self) -> str:
+        return ingest_op_name(self.system) + ("_events" if self.partitioned and self.split else "")
+
+    @property
+    def raw_keys(self) -> list[dg.AssetKey]:
+        return [raw_table_key(dataset_name(self.system), name) for name in self.resources]
+
+
+def ingest_op_name(system: str) -> str:
+    return f"ingest_{system}"
+
+
+def ingest_parts(system: str) -> list[IngestPart]:
+    """How one system is loaded: its reference resources (unpartitioned) and its
+    event-shaped ones (daily partitions, re-extracted by day in a backfill)."""
+    events = WINDOW_RESOURCES.get(system, ()) if system in EVENT_SYSTEMS else ()
+    reference = tuple(r for r in RESOURCES[system] if r not in events)
+    parts = [IngestPart(system, reference, partitioned=False)] if reference else []
+    if events:
+        parts.append(IngestPart(system, tuple(events), partitioned=True))
+    return parts

@@ -7,7 +7,7 @@ from orchestration.defs.ingestion.checks import build_reconciliation_check
 from orchestration.lib.resources import dlt_resource, source_systems
 
 defs = dg.Definitions(
-    assets=list(ingestion_assets.values()),
+    assets=[part for parts in ingestion_assets.values() for part in parts],
     asset_checks=[
         build_reconciliation_check(system, assets) for system, assets in ingestion_assets.items()
     ],

@@ -1,4 +1,10 @@
-"""One ``@dlt_assets`` per source system; each dlt resource is one asset ``raw_<system>/<table>``.
+"""dlt multi-assets per source system; each dlt resource is one asset ``raw_<system>/<table>``.
+
+Event-shaped resources (``WINDOW_RESOURCES`` of ``EVENT_SYSTEMS``: clickstream, messaging,
+POS tickets, online orders, spend) are daily-partitioned: a run over a partition range
+re-extracts exactly those days (``make_source(..., window=)``). A system that also holds
+reference data (POS stores and inventory, shop customers and products) gets a second,
+unpartitioned multi-asset for it, ``ingest_<system>`` beside ``ingest_<system>_events``.
 
 Definitions are built from a source that needs no server. At run time a fresh source is
 configured against the real endpoints or a sandbox server started for the step, loaded
@@ -19,16 +25,18 @@ from ingestion.pipelines import (
     make_source,
 )
 from ingestion.reconciliation import reconcile, record
+from orchestration.defs.schedules.partitions import (
+    backfill_window,
+    daily_partitions,
+    describe,
+    single_run,
+)
 from orchestration.lib.dlt_translator import OmniDltTranslator
-from orchestration.lib.source_systems import SourceSystemsResource
+from orchestration.lib.source_systems import IngestPart, SourceSystemsResource, ingest_parts
 
 
 class IngestConfig(dg.Config):
     full_refresh: bool = False
-
-
-def ingest_op_name(system: str) -> str:
-    return f"ingest_{system}"
 
 
 def _asset_key(translator: OmniDltTranslator, resource, pipeline) -> dg.AssetKey:
@@ -37,14 +45,29 @@ def _asset_key(translator: OmniDltTranslator, resource, pipeline) -> dg.AssetKey
     ).key
 
 
-def build_system_assets(system: str) -> dg.AssetsDefinition:
+def _source(part: IngestPart, sources_dir, endpoints=None, window=None):
+    source = make_source(part.system, sources_dir, endpoints=endpoints, window=window)
+    return source.with_resources(*part.resources) if part.split and window is None else source
+
+
+def _refresh(part: IngestPart, full_refresh: bool) -> dict:
+    if not full_refresh:
+        return {}
+    # drop_sources would also drop the tables and state of the system's other part.
+    return {"refresh": "drop_resources" if part.split else "drop_sources"}
+
+
+def build_part_assets(part: IngestPart) -> dg.AssetsDefinition:
+    system = part.system
     translator = OmniDltTranslator()
 
     @dlt_assets(
-        dlt_source=make_source(system, paths.sources_dir()),
+        dlt_source=_source(part, paths.sources_dir()),
         dlt_pipeline=make_pipeline(system, paths.warehouse_path()),
-        name=ingest_op_name(system),
+        name=part.op_name,
         dagster_dlt_translator=translator,
+        partitions_def=daily_partitions if part.partitioned else None,
+        backfill_policy=single_run if part.partitioned else None,
     )
     def _ingest(
         context: dg.AssetExecutionContext,
@@ -54,13 +77,22 @@ def build_system_assets(system: str) -> dg.AssetsDefinition:
     ):
         sources_dir = source_systems.resolved_sources_dir()
         pipeline = make_pipeline(system, paths.warehouse_path())
-        refresh = {"refresh": "drop_sources"} if config.full_refresh else {}
+        # Reference data has no days to re-read: in a backfill run it loads incrementally.
+        window = backfill_window(context) if part.partitioned else None
+        if window and config.full_refresh:
+            raise dg.Failure(
+                description=f"{system}: a backfill of {describe(window)} re-extracts those "
+                "days only; it cannot be a full refresh"
+            )
+        refresh = _refresh(part, config.full_refresh)
         context.log.info(
-            f"Loading {system} from {sources_dir} into {paths.warehouse_path()} "
-            f"dataset {dataset_name(system)}" + (" (full refresh)" if refresh else "")
+            f"Loading {system} ({', '.join(part.resources)}) from {sources_dir} into "
+            f"{paths.warehouse_path()} dataset {dataset_name(system)}"
+            + (" (full refresh)" if refresh else "")
+            + (f": backfill of the business days {describe(window)}" if window else "")
         )
         with source_systems.endpoints(system, context.log) as endpoints:
-            source = make_source(system, sources_dir, endpoints=endpoints)
+            source = _source(part, sources_dir, endpoints=endpoints, window=window)
             yield from dlt.run(
                 context=context,
                 dlt_source=source,
@@ -94,4 +126,7 @@ def build_system_assets(system: str) -> dg.AssetsDefinition:
     return _ingest
 
 
-ingestion_assets = {system: build_system_assets(system) for system in SYSTEMS}
+# Per system, the multi-assets that load it (one, or reference + events).
+ingestion_assets: dict[str, list[dg.AssetsDefinition]] = {
+    system: [build_part_assets(part) for part in ingest_parts(system)] for system in SYSTEMS
+}

@@ -35,7 +35,7 @@ def latest_reconciliation(system: str) -> dict[str, dict]:
 
 
 def build_reconciliation_check(
-    system: str, assets: dg.AssetsDefinition
+    system: str, assets: list[dg.AssetsDefinition]
 ) -> dg.AssetChecksDefinition:
     # The last path component of a raw asset key is its dlt table, i.e. the resource name.
     specs = [
@@ -45,7 +45,7 @@ def build_reconciliation_check(
             blocking=is_blocking(RECONCILIATION_CHECK),
             description="received = loaded + quarantined for the latest load",
         )
-        for key in sorted(assets.keys, key=lambda k: k.to_user_string())
+        for key in sorted({k for a in assets for k in a.keys}, key=lambda k: k.to_user_string())
     ]
 
     @dg.multi_asset_check(

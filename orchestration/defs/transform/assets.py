@@ -1,8 +1,22 @@
-"""``dbt build`` of the whole project as one multi-asset (models, seeds, snapshots, tests)."""
+"""``dbt build`` of the whole project as one multi-asset (models, seeds, snapshots, tests).
+
+In a run over a partition range (a backfill) dbt gets the vars ``backfill_start`` and
+``backfill_end``: the incremental event facts delete and rebuild exactly those business days
+and leave every other row alone; the other models rebuild as in any run.
+
+The multi-asset stays whole and unpartitioned. The event facts sit between the identity
+models and the marts, so a partitioned multi-asset of their own would make Dagster split the
+rest of the project into two subset steps, and dagster-dbt runs source tests and singular
+tests with several parents (e.g. the blocking attribution total) only in a whole,
+non-subset invocation: a normal run would silently check less.
+"""
+
+import json
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
+from orchestration.defs.schedules.partitions import Window, backfill_window, describe
 from orchestration.lib.dbt_project import omni_dbt_project
 from orchestration.lib.dbt_results import build_problems
 from orchestration.lib.dbt_translator import OmniDbtTranslator
@@ -15,6 +29,17 @@ class DbtBuildConfig(dg.Config):
     full_refresh: bool = False
 
 
+def backfill_vars(window: Window | None) -> list[str]:
+    """dbt's ``--vars`` for a backfill of ``window`` (ISO dates, end exclusive), else none."""
+    if window is None:
+        return []
+    start, end = window
+    return [
+        "--vars",
+        json.dumps({"backfill_start": start.isoformat(), "backfill_end": end.isoformat()}),
+    ]
+
+
 @dbt_assets(
     manifest=DBT_PROJECT.manifest_path,
     project=DBT_PROJECT,
@@ -23,7 +48,15 @@ class DbtBuildConfig(dg.Config):
     retry_policy=NO_RETRY,
 )
 def omni_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
-    args = ["build", *(["--full-refresh"] if config.full_refresh else [])]
+    window = backfill_window(context)
+    if window and config.full_refresh:
+        raise dg.Failure(
+            description=f"A backfill of {describe(window)} rebuilds those days only; it "
+            "cannot be a full refresh"
+        )
+    args = ["build", *(["--full-refresh"] if config.full_refresh else []), *backfill_vars(window)]
+    if window:
+        context.log.info(f"dbt build: backfill of the business days {describe(window)}")
     # The target folder is reused across runs (partial parsing); never judge a run by the
     # results file of the previous one.
     run_results = DBT_PROJECT.target_path / "run_results.json"
