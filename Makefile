@@ -36,6 +36,8 @@ test: lint validate
 	$(BIN)/pytest
 
 dev: setup
+	@# DAGSTER_HOME/dagster.yaml with a run queue of one: DuckDB has a single writer.
+	@$(BIN)/omni instance >/dev/null
 	$(BIN)/dagster dev -w workspace.yaml
 
 bench: setup
