@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import resource
 import shutil
 import sys
@@ -22,6 +23,17 @@ from pathlib import Path
 def _peak_rss_mb() -> float:
     # ru_maxrss is in KiB on Linux.
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _cpu_seconds() -> float:
+    # user + system time of every thread: on a shared machine it moves far less than the
+    # wall clock does with the load.
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return round(usage.ru_utime + usage.ru_stime, 2)
+
+
+def _load() -> float:
+    return round(os.getloadavg()[0], 2)
 
 
 def _dir_mb(path: Path) -> float:
@@ -40,7 +52,7 @@ def run(
 ) -> dict:
     from . import advance, generate
 
-    t0 = time.perf_counter()
+    t0, cpu0, load0 = time.perf_counter(), _cpu_seconds(), _load()
     manifest = generate(
         out, customers=customers, days=days, seed=seed, start=start, profile=profile, scale=scale
     )
@@ -52,6 +64,8 @@ def run(
         "profile": profile,
         "scale": scale,
         "seconds": round(seconds, 2),
+        "cpu_seconds": round(_cpu_seconds() - cpu0, 2),
+        "load_average": [load0, _load()],
         "peak_rss_mb": _peak_rss_mb(),
         "rows": rows,
         "rows_total": sum(rows.values()),

@@ -28,4 +28,9 @@ def strings(values) -> pa.Array:
 def constant(value: str | None, n: int) -> pa.Array:
     if value is None:
         return pa.nulls(n, pa.string())
-    return pa.array(np.full(n, value, dtype=object), pa.string())
+    return pa.repeat(pa.scalar(value, pa.string()), n)
+
+
+def money(values: np.ndarray) -> np.ndarray:
+    """Amounts as the APIs write them: ``"12.30"`` (two decimals, as ``f"{x:.2f}"``)."""
+    return np.char.mod("%.2f", np.asarray(values, dtype=float)).astype(object)

@@ -1,4 +1,10 @@
-"""Purchases: store tickets and online orders with their lines, pickups, refunds and returns."""
+"""Purchases: store tickets and online orders with their lines, pickups, refunds and returns.
+
+Everything is computed column-wise: one row per purchase, masks for what happens to it.
+Store tickets and their lines go to the POS as Arrow tables; online orders become Arrow
+tables of full order versions (placed, cancelled, refunded...) that ``materialize`` reduces
+to the latest visible one per order.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from . import pos_db
+from .columns import money, strings
 from .mess import mess_emails, mess_phones
 from .params import WorldParams
 from .records import Batch
@@ -16,6 +24,7 @@ from .state import WorldState
 from .timeutil import DAY, iso_z, local_naive, offsets_for, present
 
 HOUR = np.timedelta64(3600, "s")
+MAX_SESSION_SKUS = 4  # the lines a shopper looked at before buying (sessions.MAX_SKUS)
 
 
 @dataclass
@@ -38,7 +47,7 @@ class Purchases:
     person: np.ndarray
     ts: np.ndarray
     channel: np.ndarray
-    skus: list[list[int]]
+    skus: np.ndarray  # (n, MAX_SESSION_SKUS) first product positions, padded with -1
     customer_id: np.ndarray
     anon_id: np.ndarray
     name: np.ndarray  # '#1001' for orders, ticket id for tickets
@@ -55,35 +64,37 @@ def store_hours(rng: np.random.Generator, days: np.ndarray) -> np.ndarray:
     return base - offsets_for(days).astype("timedelta64[s]")
 
 
-def _money(x: float) -> str:
-    return f"{x:.2f}"
+def _promo(days: np.ndarray) -> np.ndarray:
+    """``promo_discount`` per datetime64[D], computed once per distinct day."""
+    uniq, inv = np.unique(days, return_inverse=True)
+    return np.array([promo_discount(d) for d in uniq.astype(object)], dtype=float)[inv]
 
 
-def _ticket_rows(batch: Batch, tx: list[tuple], is_store, keys, n_lines, line_off, line_skus,
-                 line_qty, unit, amount) -> None:  # fmt: skip
-    """Store tickets and their lines go straight to the POS as columns: they never change."""
-    if not tx:
-        return
-    cols = [list(c) for c in zip(*tx, strict=True)]
-    batch.add_pos_columns("transactions", pos_db.COLUMNS["transactions"], cols[:-1])
-    batch.truth.append(("pos", "transactions", cols[0], cols[-1]))
-    store = np.flatnonzero(is_store)
-    counts = n_lines[store]
-    within = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-    li = np.repeat(line_off[store], counts) + within
-    line_no = within + 1
-    batch.add_pos_columns(
-        "transaction_lines",
-        pos_db.COLUMNS["transaction_lines"],
-        [
-            np.repeat(keys[store], counts).tolist(),
-            line_no.tolist(),
-            line_skus[li].tolist(),
-            line_qty[li].tolist(),
-            unit[li].tolist(),
-            amount[li].tolist(),
-        ],
-    )
+def _ranks(mask: np.ndarray) -> np.ndarray:
+    """0, 1, 2... over the True positions of ``mask`` (ids handed out in purchase order)."""
+    return np.cumsum(mask) - 1
+
+
+def _first_skus(line_sku: np.ndarray, line_off: np.ndarray, n_lines: np.ndarray) -> np.ndarray:
+    out = np.full((n_lines.size, MAX_SESSION_SKUS), -1, dtype=np.int64)
+    for j in range(MAX_SESSION_SKUS):
+        has = n_lines > j
+        out[has, j] = line_sku[line_off[:-1][has] + j]
+    return out
+
+
+def _docs(columns: dict[str, np.ndarray]) -> list[dict]:
+    """Row dicts of plain Python values (sqlite3 and JSON want no numpy scalars)."""
+    names = list(columns)
+    values = [c.tolist() for c in columns.values()]
+    return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
+
+
+def _add_docs(batch: Batch, entity: str, visible: np.ndarray, keys: np.ndarray,
+              persons: np.ndarray, columns: dict[str, np.ndarray]) -> None:  # fmt: skip
+    for vis, key, pid, doc in zip(visible.tolist(), keys.tolist(), persons.tolist(),
+                                  _docs(columns), strict=True):  # fmt: skip
+        batch.add("pos", entity, vis, key, doc, pid)
 
 
 def build_purchases(
@@ -104,7 +115,7 @@ def build_purchases(
     line_sku = rng.choice(len(products), size=int(n_lines.sum()), p=pop)
     line_qty = rng.choice([1, 2, 3], size=line_sku.size, p=[0.86, 0.11, 0.03])
     line_off = np.r_[0, np.cumsum(n_lines)]
-    promo_day = np.array([promo_discount(d) for d in it.ts.astype("datetime64[D]").astype(object)])
+    promo_day = _promo(it.ts.astype("datetime64[D]"))
     line_promo = np.repeat(promo_day, n_lines) * (rng.random(line_sku.size) < 0.5)
     first_pos = line_off[:-1]
     forced = it.first_sku >= 0
@@ -144,7 +155,6 @@ def build_purchases(
         "datetime64[D]"
     )
     return_ts = store_hours(rng, return_day)
-    return_iso, return_local = iso_z(return_ts), local_naive(return_ts)
     # Click-and-collect happens while the shop is open: ready some hours after the order,
     # collected the same day or a few days later.
     ready_day = (it.ts + (rng.uniform(4, 40, n) * 3600).astype("timedelta64[s]")).astype(
@@ -159,13 +169,6 @@ def build_purchases(
     expire_ts = ready_ts + 7 * DAY
     refund_ts = it.ts + (rng.uniform(5, 25, n) * 86400).astype("timedelta64[s]")
     cancel_ts = it.ts + (rng.uniform(0.2, 20, n) * 3600).astype("timedelta64[s]")
-    ready_iso, pick_iso, expire_iso = iso_z(ready_ts), iso_z(pick_ts), iso_z(expire_ts)
-    ready_loc, pick_loc, expire_loc = (
-        local_naive(ready_ts),
-        local_naive(pick_ts),
-        local_naive(expire_ts),
-    )
-    refund_iso, cancel_iso = iso_z(refund_ts), iso_z(cancel_ts)
 
     segment = pcol["segment"][it.person]
     cc_seg = np.isin(segment, ["cross", "omni"])
@@ -174,7 +177,7 @@ def build_purchases(
         ful_u < np.where(cc_seg, 0.50, 0.74),
         "ship",
         np.where(ful_u < np.where(cc_seg, 0.88, 0.93), "pickup_in_store", "ship_from_store"),
-    )
+    ).astype(object)
     guest = ~present(pcol["shop_customer_id"][it.person]) | (u[:, 1] < mess.guest_checkout)
     customer_id = np.where(guest, None, pcol["shop_customer_id"][it.person])
     anon = np.where(
@@ -192,293 +195,150 @@ def build_purchases(
     )
     anon = np.where(np.isin(it.channel, ["web", "app"]), anon, None)
 
-    tx: list[tuple] = []
-    returns, pickups, ledger_orders, ledger_adj, ledger_pick = [], [], [], [], []
-    cancelled = np.zeros(n, dtype=bool)
-    skus_out: list[list[int]] = []
     person_ids = pcol["person_id"][it.person]
-    pay = np.where(u[:, 3] < 0.62, "card", np.where(u[:, 3] < 0.80, "mobile", "cash"))
+    pay = np.where(u[:, 3] < 0.62, "card", np.where(u[:, 3] < 0.80, "mobile", "cash")).astype(
+        object
+    )
     staff = rng.integers(1, 9, n)
     refund_full = u[:, 4] < 0.3
-    return_ids = iter(state.next_ids("return", n))
-    pickup_ids = iter(state.next_ids("pickup", n))
-    refund_ids = iter(state.next_ids("refund", n))
-    line_ids = iter(state.next_ids("line", int(n_lines.sum())))
     r_anon, r_kind, r_ids, r_ret, r_cancel = (rng.random(n) for _ in range(5))
+    # The line a return or a partial refund is about.
+    ret_line = first_pos + (u[:, 6] * n_lines).astype(np.int64)
 
-    for i in range(n):
-        sl = slice(line_off[i], line_off[i + 1])
-        skus_i = line_sku[sl].tolist()
-        skus_out.append(skus_i)
-        pid = person_ids[i]
-        gross = float(subtotal[i])
-        if is_store[i]:
-            sid = store_ids[store_idx[i]]
-            loyalty = pcol["loyalty_id"][it.person[i]]
-            card = phone = email = fp = None
-            method = pay[i]
-            if r_anon[i] < mess.anonymous_ticket:
-                method = "cash" if r_kind[i] < 0.6 else method
-            elif r_anon[i] < mess.anonymous_ticket + mess.store_phone_ticket:
-                phone = store_phone_occ[i]  # the walk-in gave nothing; staff typed the shop's
-            else:
-                card = loyalty if loyalty is not None and r_ids[i] < 0.9 else None
-                phone = phone_occ[i] if r_kind[i] < 0.3 else None
-                email = email_occ[i] if u[i, 5] < 0.25 else None
-                fp = pcol["card_fp"][it.person[i]] if method != "cash" else None
-                if card is None and phone is None and email is None and fp is None:
-                    method, fp = "card", pcol["card_fp"][it.person[i]]
-            if method != "cash" and r_anon[i] >= mess.anonymous_ticket:
-                fp = pcol["card_fp"][it.person[i]]
-            tkey = keys[i]
-            # Column order of pos_db.COLUMNS["transactions"].
-            tx.append((tkey, sid, ts_local[i], card, phone, email, fp, method, gross,
-                       f"{sid}-E{staff[i]:02d}", ts_local[i], pid))  # fmt: skip
-            ledger_orders.append((tkey, pid, "store", "in_store", sid, ts_iso[i], gross, None))
-            if r_ret[i] < beh.store_return_share:
-                li = sl.start + int(u[i, 6] * (sl.stop - sl.start))
-                rid = f"RT{next(return_ids):08d}"
-                amt = float(unit[li])
-                returns.append(
-                    (
-                        return_iso[i],
-                        rid,
-                        {
-                            "return_id": rid,
-                            "store_id": sid,
-                            "returned_at": return_local[i],
-                            "original_transaction_id": tkey,
-                            "original_order_id": None,
-                            "sku": skus[line_sku[li]],
-                            "quantity": 1,
-                            "refund_amount": amt,
-                            "updated_at": return_local[i],
-                        },
-                        pid,
-                    )
-                )
-                ledger_adj.append((tkey, return_iso[i], amt, "return"))
-            continue
+    # ---- what happens to each purchase ----
+    online = ~is_store
+    cancelled = online & (r_cancel < beh.cancel_share)
+    live = online & ~cancelled
+    pickup = live & (fulfilment == "pickup_in_store")
+    never = pickup & (r_ret > 1 - beh.pickup_never_collected)
+    refund = live & ~never & (r_ret < beh.online_refund_share)
+    web_app = np.isin(it.channel, ["web", "app"])
+    online_return = (
+        live & ~never & ~refund & web_app
+        & (r_ret < beh.online_refund_share + beh.online_return_in_store_share)
+    )  # fmt: skip
+    store_return = is_store & (r_ret < beh.store_return_share)
+    has_return = store_return | online_return
 
-        # ---- online order (web, app, phone, whatsapp) ----
-        ch = it.channel[i]
-        ful = fulfilment[i]
-        loc = store_ids[home[i]] if ful != "ship" else None
-        discount = round(gross * 0.10, 2) if u[i, 7] < 0.12 else 0.0
-        shipping = 3.95 if ful != "pickup_in_store" and gross < 50 else 0.0
-        total = round(gross - discount, 2)
-        remote = ch in ("phone", "whatsapp")
-        email = email_occ[i] if not remote or r_kind[i] < 0.5 else None
-        phone = phone_occ[i] if remote or r_ids[i] < 0.55 else None
-        okey = keys[i]
-        line_items = [
-            {
-                "id": str(9_000_000_000 + next(line_ids)),
-                "sku": skus[line_sku[li]],
-                "product_id": pids[line_sku[li]],
-                "quantity": int(line_qty[li]),
-                "price": _money(unit[li]),
-            }
-            for li in range(sl.start, sl.stop)
-        ]
-        doc = {
-            "id": okey,
-            "name": names[i],
-            "customer_id": customer_id[i],
-            "email": email,
-            "phone": phone,
-            "source_name": ch,
-            "fulfillment_type": ful,
-            "location_id": loc,
-            "subtotal_price": _money(gross),
-            "total_discounts": _money(discount),
-            "total_shipping": _money(shipping),
-            "total_price": _money(total),
-            "currency": "EUR",
-            "financial_status": "paid",
-            "landing_anonymous_id": anon[i],
-            "created_at": ts_iso[i],
-            "updated_at": ts_iso[i],
-            "cancelled_at": None,
-            "line_items": line_items,
-            "refunds": [],
+    location = np.where(is_store, store_ids[store_idx], None)
+    location = np.where(online & (fulfilment != "ship"), store_ids[home], location)
+    discount = np.where(u[:, 7] < 0.12, np.round(subtotal * 0.10, 2), 0.0)
+    shipping = np.where((fulfilment != "pickup_in_store") & (subtotal < 50), 3.95, 0.0)
+    total = np.where(is_store, subtotal, np.round(subtotal - discount, 2))
+    refund_amount = np.where(refund_full, total, np.minimum(unit[ret_line], total))
+
+    _tickets(batch, is_store, keys, store_ids[store_idx], ts_local, pcol, it.person, mess,
+             r_anon, r_kind, r_ids, u[:, 5], pay, phone_occ, email_occ, store_phone_occ, subtotal,
+             staff, person_ids)  # fmt: skip
+    _ticket_lines(batch, is_store, keys, n_lines, line_off, skus[line_sku], line_qty, unit, amount)
+
+    # ---- returns in store (of tickets and of online orders) ----
+    r = np.flatnonzero(has_return)
+    return_keys = np.array([f"RT{x:08d}" for x in state.next_ids("return", r.size)], dtype=object)
+    # an in-store return gives back one unit, never more than the order was paid
+    return_amount = np.where(is_store, unit[ret_line], np.minimum(unit[ret_line], total))
+    return_local = local_naive(return_ts[r])
+    _add_docs(batch, "returns", iso_z(return_ts[r]), return_keys, person_ids[r], {
+        "return_id": return_keys,
+        "store_id": np.where(is_store[r], location[r], store_ids[home[r]]),
+        "returned_at": return_local,
+        "original_transaction_id": np.where(is_store[r], keys[r], None),
+        "original_order_id": np.where(is_store[r], None, keys[r]),
+        "sku": skus[line_sku[ret_line[r]]],
+        "quantity": np.ones(r.size, dtype=np.int64),
+        "refund_amount": return_amount[r],
+        "updated_at": return_local,
+    })  # fmt: skip
+
+    # ---- click-and-collect pickups: ready, then collected or expired ----
+    pk = np.flatnonzero(pickup)
+    pk_keys = np.array([f"PK{x:08d}" for x in state.next_ids("pickup", pk.size)], dtype=object)
+    ready_loc = local_naive(ready_ts[pk])
+    base = {
+        "pickup_id": pk_keys,
+        "order_id": keys[pk],
+        "store_id": location[pk],
+        "ready_at": ready_loc,
+        "picked_up_at": np.full(pk.size, None, dtype=object),
+        "status": np.full(pk.size, "ready", dtype=object),
+        "updated_at": ready_loc,
+    }
+    _add_docs(batch, "pickups", iso_z(ready_ts[pk]), pk_keys, person_ids[pk], base)
+    gone = never[pk]
+    done_ts = np.where(gone, expire_ts[pk], pick_ts[pk])
+    done_loc = local_naive(done_ts)
+    _add_docs(batch, "pickups", iso_z(done_ts), pk_keys, person_ids[pk], {
+        **base,
+        "picked_up_at": np.where(gone, None, done_loc),
+        "status": np.where(gone, "expired", "picked_up").astype(object),
+        "updated_at": done_loc,
+    })  # fmt: skip
+
+    # ---- online orders: one Arrow table of full versions ----
+    refunded = never | refund
+    refund_ids = np.full(n, -1, dtype=np.int64)
+    refund_ids[refunded] = state.next_ids("refund", int(refunded.sum()))
+    _order_versions(batch, online, cancelled, never, refund, keys, names, customer_id,
+                    email_occ, phone_occ, it.channel, fulfilment, location, subtotal, discount,
+                    shipping, total, anon, ts_iso, iso_z(cancel_ts), iso_z(expire_ts),
+                    iso_z(refund_ts), refund_ids, refund_amount, person_ids, r_kind, r_ids,
+                    line_off, n_lines, skus[line_sku], pids[line_sku], line_qty, unit,
+                    state)  # fmt: skip
+
+    # ---- the generator's own books ----
+    channel = it.channel.astype(object)
+    ledger_orders = pd.DataFrame(
+        {
+            "order_id": keys,
+            "person_id": person_ids,
+            "channel": channel,
+            "fulfilment": np.where(is_store, "in_store", fulfilment).astype(object),
+            "store_id": location,
+            "ordered_at": ts_iso.astype(object),
+            "gross_revenue": total,
+            "cancelled_at": np.where(cancelled, iso_z(cancel_ts), None),
         }
-        versions = [(ts_iso[i], doc)]
-        is_cancelled = r_cancel[i] < beh.cancel_share
-        cancelled[i] = is_cancelled
-        ledger_orders.append(
-            (okey, pid, ch, ful, loc, ts_iso[i], total, cancel_iso[i] if is_cancelled else None)
-        )
-        if is_cancelled:
-            versions.append(
-                (
-                    cancel_iso[i],
-                    {
-                        **doc,
-                        "financial_status": "voided",
-                        "cancelled_at": cancel_iso[i],
-                        "updated_at": cancel_iso[i],
-                    },
-                )
-            )
-        else:
-            if ful == "pickup_in_store":
-                pk = f"PK{next(pickup_ids):08d}"
-                never = r_ret[i] > 1 - beh.pickup_never_collected
-                base = {
-                    "pickup_id": pk,
-                    "order_id": okey,
-                    "store_id": loc,
-                    "ready_at": ready_loc[i],
-                    "picked_up_at": None,
-                    "status": "ready",
-                    "updated_at": ready_loc[i],
-                }
-                pickups.append((ready_iso[i], pk, base, pid))
-                if never:
-                    pickups.append(
-                        (
-                            expire_iso[i],
-                            pk,
-                            {**base, "status": "expired", "updated_at": expire_loc[i]},
-                            pid,
-                        )
-                    )
-                    ref = {
-                        "id": str(6_600_000_000 + next(refund_ids)),
-                        "created_at": expire_iso[i],
-                        "amount": _money(total),
-                        "reason": "not_collected",
-                    }
-                    versions.append(
-                        (
-                            expire_iso[i],
-                            {
-                                **doc,
-                                "financial_status": "refunded",
-                                "refunds": [ref],
-                                "updated_at": expire_iso[i],
-                            },
-                        )
-                    )
-                    ledger_adj.append((okey, expire_iso[i], total, "refund"))
-                    ledger_pick.append((okey, loc, ready_iso[i], None, expire_iso[i]))
-                else:
-                    pickups.append(
-                        (
-                            pick_iso[i],
-                            pk,
-                            {
-                                **base,
-                                "picked_up_at": pick_loc[i],
-                                "status": "picked_up",
-                                "updated_at": pick_loc[i],
-                            },
-                            pid,
-                        )
-                    )
-                    ledger_pick.append((okey, loc, ready_iso[i], pick_iso[i], None))
-            else:
-                never = False
-            if not never and r_ret[i] < beh.online_refund_share:
-                li = sl.start + int(u[i, 6] * (sl.stop - sl.start))
-                amt = total if refund_full[i] else min(float(unit[li]), total)
-                ref = {
-                    "id": str(6_600_000_000 + next(refund_ids)),
-                    "created_at": refund_iso[i],
-                    "amount": _money(amt),
-                    "reason": "customer_return",
-                }
-                status = "refunded" if amt >= total else "partially_refunded"
-                versions.append(
-                    (
-                        refund_iso[i],
-                        {
-                            **doc,
-                            "financial_status": status,
-                            "refunds": [ref],
-                            "updated_at": refund_iso[i],
-                        },
-                    )
-                )
-                ledger_adj.append((okey, refund_iso[i], amt, "refund"))
-            elif (
-                not never
-                and r_ret[i] < beh.online_refund_share + beh.online_return_in_store_share
-                and ch in ("web", "app")
-            ):
-                li = sl.start + int(u[i, 6] * (sl.stop - sl.start))
-                rid = f"RT{next(return_ids):08d}"
-                amt = min(float(unit[li]), total)
-                returns.append(
-                    (
-                        return_iso[i],
-                        rid,
-                        {
-                            "return_id": rid,
-                            "store_id": store_ids[home[i]],
-                            "returned_at": return_local[i],
-                            "original_transaction_id": None,
-                            "original_order_id": okey,
-                            "sku": skus[line_sku[li]],
-                            "quantity": 1,
-                            "refund_amount": amt,
-                            "updated_at": return_local[i],
-                        },
-                        pid,
-                    )
-                )
-                ledger_adj.append((okey, return_iso[i], amt, "return"))
-        for vis, d in versions:
-            batch.add("ecommerce", "orders", vis, okey, d, pid)
-
-    _ticket_rows(batch, tx, is_store, keys, n_lines, line_off, skus[line_sku], line_qty, unit,
-                 amount)  # fmt: skip
-    for vis, key, doc, pid in returns:
-        batch.add("pos", "returns", vis, key, doc, pid)
-    for vis, key, doc, pid in pickups:
-        batch.add("pos", "pickups", vis, key, doc, pid)
-
+    )
+    adj_at = np.where(never, iso_z(expire_ts), np.where(refund, iso_z(refund_ts),
+                                                          iso_z(return_ts)))  # fmt: skip
+    adj = never | refund | has_return
+    adjustments = pd.DataFrame(
+        {
+            "order_id": keys[adj],
+            "at": adj_at[adj].astype(object),
+            "amount": np.where(never, total, np.where(refund, refund_amount, return_amount))[adj],
+            "kind": np.where(has_return, "return", "refund")[adj].astype(object),
+        }
+    )
+    ledger_pick = pd.DataFrame(
+        {
+            "order_id": keys[pk],
+            "store_id": location[pk],
+            "ready_at": iso_z(ready_ts[pk]).astype(object),
+            "picked_up_at": np.where(gone, None, iso_z(pick_ts[pk])),
+            "expired_at": np.where(gone, iso_z(expire_ts[pk]), None),
+        }
+    )
+    sale_store = np.where(is_store, store_idx, np.where(fulfilment != "ship", home, -1))
     ledgers = {
-        "orders": pd.DataFrame(
-            ledger_orders,
-            columns=[
-                "order_id",
-                "person_id",
-                "channel",
-                "fulfilment",
-                "store_id",
-                "ordered_at",
-                "gross_revenue",
-                "cancelled_at",
-            ],
-        ),
-        "adjustments": pd.DataFrame(ledger_adj, columns=["order_id", "at", "amount", "kind"]),
-        "pickups": pd.DataFrame(
-            ledger_pick, columns=["order_id", "store_id", "ready_at", "picked_up_at", "expired_at"]
-        ),
+        "orders": ledger_orders,
+        "adjustments": adjustments,
+        "pickups": ledger_pick,
         "sales": pd.DataFrame(
             {
-                "store": np.repeat(np.where(is_store | (fulfilment != "ship"), home, -1), n_lines)
-                if n
-                else np.zeros(0, dtype=np.int64),
+                "store": np.repeat(sale_store, n_lines).astype(np.int64),
                 "day": np.repeat(it.ts.astype("datetime64[D]"), n_lines),
                 "product": line_sku,
                 "quantity": line_qty,
             }
         ),
     }
-    # Store tickets use the ticket's store, not the home store.
-    if n:
-        ledgers["sales"]["store"] = np.repeat(
-            np.where(is_store, store_idx, np.where(fulfilment != "ship", home, -1)), n_lines
-        )
     purchases = Purchases(
         key=keys,
         person=it.person,
         ts=it.ts,
         channel=it.channel,
-        skus=skus_out,
+        skus=_first_skus(line_sku, line_off, n_lines),
         customer_id=np.where(is_store, None, customer_id),
         anon_id=anon,
         name=names,
@@ -488,3 +348,172 @@ def build_purchases(
         checkout_id=it.checkout_id,
     )
     return purchases, ledgers
+
+
+def _tickets(batch, is_store, keys, store_of, ts_local, pcol, person, mess, r_anon, r_kind,
+             r_ids, r_email, pay, phone_occ, email_occ, store_phone_occ, gross, staff,
+             person_ids) -> None:  # fmt: skip
+    """Store tickets, with whatever identifier the till captured (often none)."""
+    s = np.flatnonzero(is_store)
+    if not s.size:
+        return
+    who = person[s]
+    anonymous = r_anon[s] < mess.anonymous_ticket
+    # the walk-in gave nothing; staff typed the shop's own phone
+    shop_phone = ~anonymous & (r_anon[s] < mess.anonymous_ticket + mess.store_phone_ticket)
+    known = ~anonymous & ~shop_phone
+    method = np.where(anonymous & (r_kind[s] < 0.6), "cash", pay[s]).astype(object)
+    loyalty = pcol["loyalty_id"][who]
+    card = np.where(known & present(loyalty) & (r_ids[s] < 0.9), loyalty, None)
+    phone = np.where(shop_phone, store_phone_occ[s],
+                     np.where(known & (r_kind[s] < 0.3), phone_occ[s], None))  # fmt: skip
+    email = np.where(known & (r_email[s] < 0.25), email_occ[s], None)
+    nothing = known & ~present(card) & ~present(phone) & ~present(email) & (method == "cash")
+    method = np.where(nothing, "card", method).astype(object)  # a card paid: its fingerprint
+    fp = np.where(~anonymous & (method != "cash"), pcol["card_fp"][who], None)
+    sid = store_of[s]
+    table = pa.table(
+        {
+            "transaction_id": strings(keys[s]),
+            "store_id": strings(sid),
+            "occurred_at": strings(ts_local[s].astype(object)),
+            "loyalty_card": strings(card),
+            "phone_typed": strings(phone),
+            "receipt_email": strings(email),
+            "card_fingerprint": strings(fp),
+            "payment_method": strings(method),
+            "total_amount": pa.array(gross[s], pa.float64()),
+            "staff_id": strings(
+                np.char.add(
+                    np.char.add(sid.astype(str), "-E"), np.char.zfill(staff[s].astype(str), 2)
+                )
+            ),
+            "updated_at": strings(ts_local[s].astype(object)),
+        }
+    )
+    assert tuple(table.column_names) == pos_db.COLUMNS["transactions"]
+    batch.add_pos_columns("transactions", pos_db.COLUMNS["transactions"], table)
+    batch.truth.append(("pos", "transactions", table["transaction_id"], person_ids[s]))
+
+
+def _ticket_lines(batch, is_store, keys, n_lines, line_off, line_skus, line_qty, unit,
+                  amount) -> None:  # fmt: skip
+    store = np.flatnonzero(is_store)
+    if not store.size:
+        return
+    counts = n_lines[store]
+    within = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    li = np.repeat(line_off[store], counts) + within
+    table = pa.table(
+        {
+            "transaction_id": strings(np.repeat(keys[store], counts)),
+            "line_no": pa.array(within + 1, pa.int64()),
+            "sku": strings(line_skus[li]),
+            "quantity": pa.array(line_qty[li], pa.int64()),
+            "unit_price": pa.array(unit[li], pa.float64()),
+            "line_amount": pa.array(amount[li], pa.float64()),
+        }
+    )
+    batch.add_pos_columns("transaction_lines", pos_db.COLUMNS["transaction_lines"], table)
+
+
+ORDER_REFUND = pa.struct(
+    [("id", pa.string()), ("created_at", pa.string()), ("amount", pa.string()),
+     ("reason", pa.string())]
+)  # fmt: skip
+
+
+def _refund_lists(ids: np.ndarray, at: np.ndarray, amount: np.ndarray, reason: str) -> pa.Array:
+    """One single-refund list per row."""
+    m = ids.size
+    refunds = pa.StructArray.from_arrays(
+        [strings((6_600_000_000 + ids).astype(str).astype(object)), strings(at.astype(object)),
+         strings(money(amount)), strings(np.full(m, reason, dtype=object))],
+        fields=list(ORDER_REFUND),
+    )  # fmt: skip
+    return pa.ListArray.from_arrays(pa.array(np.arange(m + 1), pa.int32()), refunds)
+
+
+def _order_versions(batch, online, cancelled, never, refund, keys, names, customer_id, email_occ,
+                    phone_occ, channel, fulfilment, location, subtotal, discount, shipping, total,
+                    anon, ts_iso, cancel_iso, expire_iso, refund_iso, refund_ids, refund_amount,
+                    person_ids, r_kind, r_ids, line_off, n_lines, line_skus, line_pids, line_qty,
+                    unit, state) -> None:  # fmt: skip
+    """Every version of every online order: placed, then cancelled or refunded."""
+    o = np.flatnonzero(online)
+    if not o.size:
+        return
+    remote = np.isin(channel[o], ["phone", "whatsapp"])
+    email = np.where(~remote | (r_kind[o] < 0.5), email_occ[o], None)
+    phone = np.where(remote | (r_ids[o] < 0.55), phone_occ[o], None)
+    counts = n_lines[o]
+    within = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    li = np.repeat(line_off[o], counts) + within
+    line_ids = 9_000_000_000 + state.next_ids("line", li.size)
+    items = pa.StructArray.from_arrays(
+        [strings(line_ids.astype(str).astype(object)), strings(line_skus[li]),
+         strings(line_pids[li]), pa.array(line_qty[li], pa.int64()), strings(money(unit[li]))],
+        names=["id", "sku", "product_id", "quantity", "price"],
+    )  # fmt: skip
+    line_items = pa.ListArray.from_arrays(pa.array(np.r_[0, np.cumsum(counts)], pa.int32()), items)
+    m = o.size
+    placed = ts_iso[o].astype(object)
+    nulls = np.full(m, None, dtype=object)
+    base = {
+        "_dt": strings(placed),
+        "_key": strings(keys[o]),
+        "_person": strings(person_ids[o]),
+        "id": strings(keys[o]),
+        "name": strings(names[o]),
+        "customer_id": strings(customer_id[o]),
+        "email": strings(email),
+        "phone": strings(phone),
+        "source_name": strings(channel[o]),
+        "fulfillment_type": strings(fulfilment[o]),
+        "location_id": strings(location[o]),
+        "subtotal_price": strings(money(subtotal[o])),
+        "total_discounts": strings(money(discount[o])),
+        "total_shipping": strings(money(shipping[o])),
+        "total_price": strings(money(total[o])),
+        "currency": strings(np.full(m, "EUR", dtype=object)),
+        "financial_status": strings(np.full(m, "paid", dtype=object)),
+        "landing_anonymous_id": strings(anon[o]),
+        "created_at": strings(placed),
+        "updated_at": strings(placed),
+        "cancelled_at": strings(nulls),
+        "line_items": line_items,
+        "refunds": pa.ListArray.from_arrays(
+            pa.array(np.zeros(m + 1, dtype=np.int32)), pa.array([], ORDER_REFUND)
+        ),
+    }
+    placed_table = pa.table(base)
+    batch.add_table("ecommerce", "orders", placed_table)
+
+    def later(mask: np.ndarray, at: np.ndarray, status, changes: dict) -> None:
+        rows = np.flatnonzero(mask[o])
+        if not rows.size:
+            return
+        when = strings(at[o][rows].astype(object))
+        table = placed_table.take(pa.array(rows))
+        status = status if isinstance(status, np.ndarray) else np.full(rows.size, status)
+        changes = {
+            "_dt": when,
+            "financial_status": strings(status.astype(object)),
+            "updated_at": when,
+            **changes,
+        }
+        for name, col in changes.items():
+            table = table.set_column(table.schema.get_field_index(name), name, col)
+        batch.add_table("ecommerce", "orders", table)
+
+    later(cancelled, cancel_iso, "voided", {"cancelled_at": strings(cancel_iso[cancelled])})
+    later(never, expire_iso, "refunded", {
+        "refunds": _refund_lists(refund_ids[never], expire_iso[never], total[never],
+                                 "not_collected"),
+    })  # fmt: skip
+    partial = refund_amount < total
+    later(refund, refund_iso,
+          np.where(partial[refund], "partially_refunded", "refunded"), {
+              "refunds": _refund_lists(refund_ids[refund], refund_iso[refund],
+                                       refund_amount[refund], "customer_return"),
+          })  # fmt: skip

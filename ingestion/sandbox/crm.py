@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from .columns import constant, iso_utc, strings
 from .mess import mess_emails, mess_names, mess_phones
 from .params import WorldParams
 from .records import Batch
 from .state import WorldState
-from .timeutil import iso_one, iso_z
+from .timeutil import present
 
 CONSENTS = ("email", "sms", "whatsapp", "push")
 # What the contact, loyalty and shop-customer records are built from.
@@ -48,142 +51,184 @@ def assign_spellings(
     people["dup_offset_days"] = rng.uniform(10, 200, len(people))
 
 
-def _tier(points: int) -> str:
-    return "gold" if points >= 2000 else "silver" if points >= 500 else "bronze"
+KINDS = ("archive", "create", "create_dup", "customer", "points", "unsubscribe")  # tie order
 
 
-def _contact_doc(p: dict, created_iso: str, at_iso: str, dup: bool = False) -> dict:
-    return {
-        "id": p["dup_contact_id"] if dup else p["contact_id"],
-        "email": p["dup_email"] if dup else p["crm_email"],
-        "additional_emails": "" if dup or p["crm_email2"] is None else p["crm_email2"],
-        "phone": None if dup else p["crm_phone"],
-        "mobilephone": None if dup else p["crm_mobile"],
-        "firstname": p["dup_firstname"] if dup else p["crm_firstname"],
-        "lastname": p["last_name"],
-        "loyalty_id": None if dup else p["loyalty_id"],
-        "lifecycle_stage": "subscriber" if dup else p["lifecycle"],
-        **{f"consent_{c}": bool(p[f"consent_{c}"]) for c in CONSENTS},
-        "city": p["city"],
-        "province": p["province"],
-        "zip": p["zip"],
-        "country": "ES",
-        "acquisition_channel": "email" if dup else p["acquisition_channel"],
-        "created_at": created_iso,
-        "updated_at": at_iso,
-        "archived": p["archived_at"] is not None and not pd.isna(p["archived_at"]),
-    }
+class PersonEvents:
+    """What happened to people in a window, as columns: (when, person row, kind, detail).
 
-
-def _customer_doc(p: dict, created_iso: str, at_iso: str) -> dict:
-    archived = p["archived_at"] is not None and not pd.isna(p["archived_at"])
-    return {
-        "id": p["shop_customer_id"],
-        "email": p["shop_email"],
-        "phone": p["shop_phone"],
-        "first_name": p["shop_first_name"],
-        "last_name": p["last_name"],
-        "accepts_marketing": bool(p["consent_email"]),
-        "created_at": created_iso,
-        "updated_at": at_iso,
-        "state": "deleted" if archived else "enabled",
-    }
-
-
-def _in_time_order(events: list[tuple]) -> list[tuple]:
-    """``sorted(events, key=(when, row, kind))``, stable, without comparing numpy scalars
-    one pair at a time (a Python sort of datetime64 tuples is slow at 100k events)."""
-    if not events:
-        return []
-    when = np.array([e[0] for e in events], dtype="datetime64[s]").astype(np.int64)
-    row = np.array([e[1] for e in events], dtype=np.int64)
-    kinds = np.array([e[2] for e in events], dtype=object)
-    kind = np.unique(kinds, return_inverse=True)[1]  # ranks in string order
-    order = np.lexsort((kind, row, when))
-    return [events[k] for k in order.tolist()]
-
-
-def emit_people_records(
-    state: WorldState,
-    events: list[tuple[np.datetime64, int, str, object]],
-    batch: Batch,
-) -> None:
-    """Walk the window's person events in time order, emitting a full version for each.
-
-    ``events`` are (when, person row, kind, detail) with kind one of ``create``,
-    ``create_dup``, ``customer``, ``unsubscribe`` (detail: channel), ``archive``,
-    ``points`` (detail: new balance).
+    Kinds: ``create``, ``create_dup``, ``customer``, ``unsubscribe`` (detail: channel),
+    ``archive``, ``points`` (detail: the new balance).
     """
+
+    def __init__(self) -> None:
+        self._blocks: list[tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]] = []
+
+    def add(self, when, rows, kind: str, channel=None, points=None) -> None:
+        rows = np.asarray(rows, dtype=np.int64)
+        n = rows.size
+        if not n:
+            return
+        self._blocks.append((
+            np.asarray(when, dtype="datetime64[s]").astype(np.int64), rows, KINDS.index(kind),
+            np.full(n, None, dtype=object) if channel is None else np.asarray(channel, object),
+            np.full(n, -1, np.int64) if points is None else np.asarray(points, np.int64),
+        ))  # fmt: skip
+
+    def frame(self) -> pd.DataFrame:
+        """All events in time order (then person, then kind), as the systems saw them."""
+        if not self._blocks:
+            return pd.DataFrame(columns=["when", "row", "kind", "channel", "points"])
+        df = pd.DataFrame(
+            {
+                "when": np.concatenate([b[0] for b in self._blocks]),
+                "row": np.concatenate([b[1] for b in self._blocks]),
+                "kind": np.concatenate([np.full(b[1].size, b[2]) for b in self._blocks]),
+                "channel": np.concatenate([b[3] for b in self._blocks]),
+                "points": np.concatenate([b[4] for b in self._blocks]),
+            }
+        )
+        return df.sort_values(["when", "row", "kind"], kind="stable", ignore_index=True)
+
+
+def _state_after(df: pd.DataFrame, people: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Each person's mutable fields right after each of their events (``df`` in time order)."""
+    row, kind = df["row"].to_numpy(), df["kind"].to_numpy()
+    by = df["row"]
+
+    def ever(mask: np.ndarray) -> np.ndarray:
+        return pd.Series(mask, index=df.index).groupby(by).cummax().to_numpy()
+
+    state = {}
+    lifecycle = people["lifecycle"].to_numpy()[row]
+    state["lifecycle"] = np.where(ever(kind == KINDS.index("customer")), "customer", lifecycle)
+    unsub = kind == KINDS.index("unsubscribe")
+    channel = df["channel"].to_numpy()
+    for c in CONSENTS:
+        mine = unsub & (channel == c)
+        # Deliveries already applied this window's opt-outs to ``people``: before them the
+        # person still consented.
+        had = people[f"consent_{c}"].to_numpy().astype(bool)
+        opted_now = np.zeros(len(people), bool)
+        opted_now[row[mine]] = True
+        initial = (had | opted_now)[row]
+        state[f"consent_{c}"] = initial & ~ever(mine)
+    archived_at = people["archived_at"].to_numpy().astype("datetime64[s]")[row]
+    is_archive = kind == KINDS.index("archive")
+    archived_when = np.where(is_archive, df["when"].to_numpy(), np.iinfo(np.int64).min)
+    first_archive = pd.Series(archived_when, index=df.index).groupby(by).cummax().to_numpy()
+    state["archived_at"] = np.where(
+        first_archive > np.iinfo(np.int64).min, first_archive.astype("datetime64[s]"), archived_at
+    )
+    pts = pd.Series(
+        np.where(kind == KINDS.index("points"), df["points"].to_numpy(), np.nan), index=df.index
+    )
+    last_pts = pts.groupby(by).ffill().to_numpy()
+    initial_pts = people["loyalty_points"].to_numpy().astype(np.int64)[row]
+    state["loyalty_points"] = np.where(np.isnan(last_pts), initial_pts, last_pts).astype(np.int64)
+    return state
+
+
+def _tier(points: np.ndarray) -> np.ndarray:
+    return np.where(points >= 2000, "gold", np.where(points >= 500, "silver", "bronze"))
+
+
+def _versions(at: pa.Array, keys: np.ndarray, persons: np.ndarray, doc: dict) -> pa.Table:
+    return pa.table(
+        {
+            "_dt": at,
+            "_key": strings(keys),
+            "_person": strings(persons),
+            **{k: v if isinstance(v, pa.Array) else pa.array(v) for k, v in doc.items()},
+        }
+    )
+
+
+def emit_people_records(state: WorldState, events: PersonEvents, batch: Batch) -> None:
+    """A full record version for every change to a person's CRM contact, loyalty account
+    or shop customer, in time order, as Arrow tables (see ``records.DOC_TABLE_ENTITIES``)."""
     people = state.people
-    events = _in_time_order(events)
-    # Each involved person's fields as one dict of plain Python values, built column-wise.
-    involved = np.unique(np.fromiter((e[1] for e in events), dtype=np.int64, count=len(events)))
-    values = [people[c].to_numpy()[involved].tolist() for c in RECORD_COLUMNS]
-    fields = dict(zip(involved.tolist(), zip(*values, strict=True), strict=True))
-    touched: dict[int, dict] = {}
-    # Deliveries already applied opt-outs to ``people``; versions before them must not show it.
-    opted_out: dict[int, list[str]] = {}
-    for _, row, kind, detail in events:
-        if kind == "unsubscribe":
-            opted_out.setdefault(row, []).append(detail)
-    created_iso = iso_z(people["signup_at"].to_numpy().astype("datetime64[s]"))
-    for when, row, kind, detail in events:
-        p = touched.get(row)
-        if p is None:
-            p = dict(zip(RECORD_COLUMNS, fields[row], strict=True))
-            for ch in opted_out.get(row, []):
-                p[f"consent_{ch}"] = True
-            touched[row] = p
-        at = iso_one(when)
-        pid = p["person_id"]
-        crm_changed = shop_changed = False
-        if kind == "create":
-            crm_changed = p["contact_id"] is not None
-            shop_changed = p["shop_customer_id"] is not None
-            if p["loyalty_id"] is not None:
-                _loyalty(batch, p, created_iso[row], at)
-        elif kind == "create_dup":
-            doc = _contact_doc(p, at, at, dup=True)
-            batch.add("crm", "contacts", at, p["dup_contact_id"], doc, pid)
-        elif kind == "customer":
-            crm_changed = p["lifecycle"] != "customer"
-            p["lifecycle"] = "customer"
-        elif kind == "unsubscribe":
-            p[f"consent_{detail}"] = False
-            crm_changed = True
-            shop_changed = detail == "email"
-        elif kind == "archive":
-            p["archived_at"] = when
-            crm_changed = True
-            shop_changed = True
-        elif kind == "points":
-            p["loyalty_points"] = int(detail)
-            _loyalty(batch, p, created_iso[row], at)
-        if crm_changed and p["contact_id"] is not None:
-            batch.add(
-                "crm", "contacts", at, p["contact_id"], _contact_doc(p, created_iso[row], at), pid
-            )
-        if shop_changed and p["shop_customer_id"] is not None:
-            doc = _customer_doc(p, created_iso[row], at)
-            batch.add("ecommerce", "customers", at, p["shop_customer_id"], doc, pid)
-    if not touched:
+    df = events.frame()
+    if not len(df):
         return
-    rows = np.fromiter(touched, dtype=np.int64)
-    for c in ("lifecycle", *(f"consent_{c}" for c in CONSENTS), "loyalty_points", "archived_at"):
-        values = [touched[r][c] for r in rows]
-        if c == "archived_at":
-            values = np.array(values, dtype="datetime64[s]")
-        people.loc[people.index[rows], c] = values
+    after = _state_after(df, people)
+    row, kind = df["row"].to_numpy(), df["kind"].to_numpy()
+    col = {c: people[c].to_numpy()[row] for c in RECORD_COLUMNS}
+    at = iso_utc(df["when"].to_numpy().astype("datetime64[s]"))
+    created = iso_utc(people["signup_at"].to_numpy().astype("datetime64[s]")[row])
+    archived = ~np.isnat(after["archived_at"])
+    pid = col["person_id"]
+    consents = {f"consent_{c}": after[f"consent_{c}"] for c in CONSENTS}
+    is_ = {k: kind == KINDS.index(k) for k in KINDS}
+    unsub_email = is_["unsubscribe"] & (df["channel"].to_numpy() == "email")
 
+    # CRM contacts: the person's own, and the duplicate some of them have.
+    main = present(col["contact_id"]) & (
+        is_["create"] | is_["customer"] | is_["unsubscribe"] | is_["archive"]
+    )
+    dup = is_["create_dup"]
+    contact = main | dup
+    k = np.flatnonzero(contact)
+    d = dup[k]
+    email2 = col["crm_email2"][k]
+    nulls = np.full(k.size, None, dtype=object)
+    contacts = _versions(at.take(k), np.where(d, col["dup_contact_id"][k], col["contact_id"][k]),
+                         pid[k], {
+        "id": strings(np.where(d, col["dup_contact_id"][k], col["contact_id"][k])),
+        "email": strings(np.where(d, col["dup_email"][k], col["crm_email"][k])),
+        "additional_emails": strings(np.where(d | ~present(email2), "", email2)),
+        "phone": strings(np.where(d, nulls, col["crm_phone"][k])),
+        "mobilephone": strings(np.where(d, nulls, col["crm_mobile"][k])),
+        "firstname": strings(np.where(d, col["dup_firstname"][k], col["crm_firstname"][k])),
+        "lastname": strings(col["last_name"][k]),
+        "loyalty_id": strings(np.where(d, nulls, col["loyalty_id"][k])),
+        "lifecycle_stage": strings(np.where(d, "subscriber", after["lifecycle"][k]).astype(object)),
+        **{c: pa.array(v[k], pa.bool_()) for c, v in consents.items()},
+        "city": strings(col["city"][k]),
+        "province": strings(col["province"][k]),
+        "zip": strings(col["zip"][k]),
+        "country": constant("ES", k.size),
+        "acquisition_channel": strings(np.where(d, "email", col["acquisition_channel"][k])),
+        "created_at": pc.if_else(pa.array(d), at.take(k), created.take(k)),
+        "updated_at": at.take(k),
+        "archived": pa.array(archived[k], pa.bool_()),
+    })  # fmt: skip
+    batch.add_table("crm", "contacts", contacts)
 
-def _loyalty(batch: Batch, p: dict, enrolled_iso: str, at: str) -> None:
-    pts = int(p["loyalty_points"])
-    doc = {
-        "id": p["loyalty_id"],
-        "contact_id": p["contact_id"],
-        "tier": _tier(pts),
-        "points_balance": pts,
-        "enrolled_at": enrolled_iso,
-        "updated_at": at,
-    }
-    batch.add("crm", "loyalty_accounts", at, p["loyalty_id"], doc, p["person_id"])
+    # Loyalty accounts: enrolled at sign-up, a new balance whenever points are earned.
+    k = np.flatnonzero(present(col["loyalty_id"]) & (is_["create"] | is_["points"]))
+    points = after["loyalty_points"][k]
+    batch.add_table("crm", "loyalty_accounts", _versions(at.take(k), col["loyalty_id"][k],
+                                                         pid[k], {
+        "id": strings(col["loyalty_id"][k]),
+        "contact_id": strings(col["contact_id"][k]),
+        "tier": strings(_tier(points).astype(object)),
+        "points_balance": pa.array(points, pa.int64()),
+        "enrolled_at": created.take(k),
+        "updated_at": at.take(k),
+    }))  # fmt: skip
+
+    # Shop customers: consent to email marketing and deletion requests show there too.
+    k = np.flatnonzero(
+        present(col["shop_customer_id"]) & (is_["create"] | unsub_email | is_["archive"])
+    )
+    batch.add_table("ecommerce", "customers", _versions(at.take(k), col["shop_customer_id"][k],
+                                                        pid[k], {
+        "id": strings(col["shop_customer_id"][k]),
+        "email": strings(col["shop_email"][k]),
+        "phone": strings(col["shop_phone"][k]),
+        "first_name": strings(col["shop_first_name"][k]),
+        "last_name": strings(col["last_name"][k]),
+        "accepts_marketing": pa.array(after["consent_email"][k], pa.bool_()),
+        "created_at": created.take(k),
+        "updated_at": at.take(k),
+        "state": strings(np.where(archived[k], "deleted", "enabled").astype(object)),
+    }))  # fmt: skip
+
+    # The people table keeps each person's state after their last event.
+    last = ~df["row"].duplicated(keep="last").to_numpy()
+    rows = row[last]
+    index = people.index[rows]
+    for c in ("lifecycle", *(f"consent_{c}" for c in CONSENTS), "loyalty_points"):
+        people.loc[index, c] = after[c][last]
+    people.loc[index, "archived_at"] = after["archived_at"][last]

@@ -18,8 +18,11 @@ import duckdb
 import pyarrow as pa
 
 from . import docstore, pos_db
+from .files import jsonl_column
 
 log = logging.getLogger(__name__)
+
+UPSERT_ROWS = 50_000
 
 
 def sqlite_extension_path() -> Path | None:
@@ -47,10 +50,17 @@ class DbWriter:
         # Opened on the worker thread, used only there.
         self._cons: dict[str, sqlite3.Connection] = {}
         self._duck: duckdb.DuckDBPyConnection | None = None
+        self._json: duckdb.DuckDBPyConnection | None = None
 
     # -- submitted from the simulation thread ---------------------------------------------
     def upsert_docs(self, system: str, entity: str, rows: list[tuple[str, str, bytes]]) -> None:
         self._submit(lambda: docstore.upsert(self._con(system), entity, rows))
+
+    def upsert_doc_table(self, system: str, entity: str, ids: pa.ChunkedArray,
+                         docs: pa.Table) -> None:  # fmt: skip
+        """Upsert records given as an Arrow table (one column per field, nested lists
+        allowed), formatted as JSON by DuckDB on the writer thread."""
+        self._submit(lambda: self._upsert_doc_table(system, entity, ids, docs))
 
     def upsert_pos(self, table: str, rows: list[dict]) -> None:
         self._submit(lambda: pos_db.upsert(self._con("pos"), table, rows))
@@ -95,6 +105,20 @@ class DbWriter:
             self._cons[system] = con
         return con
 
+    def _upsert_doc_table(self, system: str, entity: str, ids, docs: pa.Table) -> None:
+        if self._json is None:
+            self._json = duckdb.connect()
+            self._json.execute("SET enable_progress_bar = false")
+            self._json.execute("SET threads = 1")  # rows come back in table order
+        ids = pa.chunked_array(ids) if isinstance(ids, pa.Array) else ids
+        # In slices: a million records as Python strings at once would cost a gigabyte.
+        for start in range(0, docs.num_rows, UPSERT_ROWS):
+            part = docs.slice(start, UPSERT_ROWS)
+            text = jsonl_column(part, self._json)
+            rows = zip(ids.slice(start, UPSERT_ROWS).to_pylist(), part["updated_at"].to_pylist(),
+                       text.to_pylist(), strict=True)  # fmt: skip
+            docstore.upsert(self._con(system), entity, rows)
+
     def _insert_arrow(self, table: str, rows: pa.Table) -> None:
         ext = sqlite_extension_path()
         if ext is None:  # no extension: the same rows through Python's sqlite3
@@ -117,6 +141,9 @@ class DbWriter:
             self._duck.unregister("new_rows")
 
     def _close_all(self) -> None:
+        if self._json is not None:
+            self._json.close()
+            self._json = None
         if self._duck is not None:
             self._duck.execute("DETACH pos")
             self._duck.close()

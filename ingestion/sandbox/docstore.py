@@ -8,6 +8,7 @@ loading everything into memory.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
 
 DOCSTORE_FILES = {"crm": Path("crm") / "crm.sqlite", "ecommerce": Path("ecommerce") / "shop.sqlite"}
@@ -37,12 +38,12 @@ def connect(out: Path, system: str) -> sqlite3.Connection:
     return con
 
 
-def upsert(con: sqlite3.Connection, entity: str, rows: list[tuple[str, str, bytes]]) -> None:
+def upsert(con: sqlite3.Connection, entity: str, rows: Iterable[tuple[str, str, bytes | str]]):
     """Insert or replace (id, updated_at, json) rows."""
     con.executemany(
         f"INSERT INTO {entity} (id, updated_at, doc) VALUES (?, ?, ?)"
         " ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at, doc = excluded.doc",
-        [(k, u, d.decode() if isinstance(d, bytes) else d) for k, u, d in rows],
+        ((k, u, d.decode() if isinstance(d, bytes) else d) for k, u, d in rows),
     )
 
 

@@ -33,6 +33,22 @@ def gzip_bytes(payload: bytes) -> bytes:
     return igzip.compress(payload, compresslevel=GZIP_LEVEL, mtime=0)
 
 
+def jsonl_column(table: pa.Table, con: duckdb.DuckDBPyConnection, newline: bool = False):
+    """Each row of ``table`` as one JSON object (keys in column order), as an Arrow column.
+
+    DuckDB's ``to_json`` formats a row struct in C++ without holding the GIL. ``con`` must
+    run with one thread: rows then come back in table order.
+    """
+    con.register("rows_to_format", table)
+    end = " || chr(10)" if newline else ""
+    try:
+        return con.execute(
+            f"SELECT to_json(r)::VARCHAR{end} AS line FROM rows_to_format AS r"
+        ).fetch_arrow_table()["line"]
+    finally:
+        con.unregister("rows_to_format")
+
+
 def jsonl_bytes(table: pa.Table, con: duckdb.DuckDBPyConnection) -> bytes:
     """One JSON object per row, keys in column order, as newline-terminated UTF-8.
 
@@ -40,13 +56,7 @@ def jsonl_bytes(table: pa.Table, con: duckdb.DuckDBPyConnection) -> bytes:
     a worker thread while the simulation goes on. ``con`` must run with one thread: rows then
     come back in table order.
     """
-    con.register("rows_to_format", table)
-    try:
-        lines = con.execute(
-            "SELECT to_json(r)::VARCHAR || chr(10) AS line FROM rows_to_format AS r"
-        ).fetch_arrow_table()["line"]
-    finally:
-        con.unregister("rows_to_format")
+    lines = jsonl_column(table, con, newline=True)
     lines = lines.combine_chunks() if lines.num_chunks != 1 else lines.chunk(0)
     if isinstance(lines, pa.ChunkedArray):  # an empty table
         return b""

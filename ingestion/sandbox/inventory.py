@@ -9,6 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .columns import constant, strings
 from .records import Batch
 from .state import WorldState
 
@@ -19,17 +20,47 @@ def initial_stock(rng: np.random.Generator, stores: int, products: int):
     return rng.integers(8, 40, size=(stores, products)), rng.integers(150, 400, size=products)
 
 
+def _levels(day: date, skus, store_ids, stock: np.ndarray, online: np.ndarray) -> pa.Table:
+    """Current availability per SKU and location (the online warehouse first, then stores)."""
+    n_products = skus.size
+    locations = np.r_[np.array([ONLINE_LOCATION], dtype=object), store_ids].astype(object)
+    qty = np.column_stack([online, stock.T])  # (products, locations)
+    sku = np.repeat(skus.astype(object), locations.size)
+    loc = np.tile(locations, n_products)
+    keys = pc.binary_join_element_wise(strings(sku), strings(loc), "|")
+    n = sku.size
+    return pa.table(
+        {
+            "_dt": constant(day.isoformat() + "T21:30:00Z", n),
+            "_key": keys,
+            "_person": pa.nulls(n, pa.string()),
+            "sku": strings(sku),
+            "location_id": strings(loc),
+            "available": pa.array(qty.reshape(-1), pa.int64()),
+            "updated_at": constant(day.isoformat() + "T21:30:00Z", n),
+        }
+    )
+
+
 def emit_inventory(
-    state: WorldState, days: list[date], sales: pd.DataFrame, rng: np.random.Generator, batch: Batch
+    state: WorldState,
+    days: list[date],
+    sales: pd.DataFrame,
+    rng: np.random.Generator,
+    batch: Batch,
+    levels: bool = True,
 ) -> None:
+    """Daily stock snapshots for the POS; with ``levels``, the shop's current availability
+    too (only the run's last chunk needs it: earlier versions would be overwritten)."""
     stock, online = state.store_stock.copy(), state.online_stock.copy()
     n_stores, n_products = stock.shape
     store_ids = state.stores["store_id"].to_numpy()
     skus = state.products["sku"].to_numpy()
-    day_index = {np.datetime64(d, "D"): k for k, d in enumerate(days)}
     sold = np.zeros((len(days), n_stores + 1, n_products), dtype=np.int64)
     if len(sales):
-        k = np.array([day_index.get(d, -1) for d in sales["day"].to_numpy()])
+        offset = sales["day"].to_numpy().astype("datetime64[D]") - np.datetime64(days[0], "D")
+        k = offset.astype(np.int64)
+        k = np.where((k >= 0) & (k < len(days)), k, -1)
         ok = k >= 0
         s = sales["store"].to_numpy()[ok]
         np.add.at(sold, (k[ok], np.where(s < 0, n_stores, s), sales["product"].to_numpy()[ok]),
@@ -62,11 +93,7 @@ def emit_inventory(
         }
     )
     batch.add_pos_columns("inventory_daily", tuple(table.column_names), table)
-    last = days[-1].isoformat() + "T21:30:00Z"
-    for pi in range(n_products):
-        for loc, qty in [(ONLINE_LOCATION, online[pi])] + [
-            (store_ids[si], stock[si, pi]) for si in range(n_stores)
-        ]:
-            doc = {"sku": skus[pi], "location_id": loc, "available": int(qty), "updated_at": last}
-            batch.add("ecommerce", "inventory_levels", last, f"{skus[pi]}|{loc}", doc)
+    if levels:
+        batch.add_table("ecommerce", "inventory_levels",
+                        _levels(days[-1], skus, store_ids, stock, online))  # fmt: skip
     state.store_stock, state.online_stock = stock, online

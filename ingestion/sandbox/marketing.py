@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .catalog import PAID_CHANNELS
-from .columns import constant, iso_utc, padded_ids, strings
+from .columns import constant, iso_utc, padded_ids
 from .records import Batch
 from .seasons import black_friday, demand_factor, season_name
 from .state import WorldState
@@ -138,8 +138,8 @@ def emit_deliveries(
     signup = people["signup_at"].to_numpy().astype("datetime64[s]")
     archived = people["archived_at"].to_numpy().astype("datetime64[s]")
     # Arrow copies of the identity columns: each send takes its rows by index, no objects.
-    arrow = {c: strings(people[c].to_numpy()) for c in ("person_id", "contact_id", "anon_app",
-                                                         "crm_email", "crm_mobile")}  # fmt: skip
+    arrow = {c: state.arrow_column(c) for c in ("person_id", "contact_id", "anon_app",
+                                                 "crm_email", "crm_mobile")}  # fmt: skip
     unsubs: list[tuple[int, np.datetime64, str]] = []
     clicks: list[tuple[int, np.datetime64, str, str]] = []
     for d in days:
@@ -170,7 +170,7 @@ def emit_deliveries(
             t_open = t_deliv + (rng.lognormal(7.5, 1.3, m)).astype("timedelta64[s]")
             t_click = t_open + rng.integers(3, 90, m).astype("timedelta64[s]")
             t_unsub = t_open + rng.integers(20, 300, m).astype("timedelta64[s]")
-            dids = state.next_ids("delivery", m)
+            delivery_ids = padded_ids("DL", state.next_ids("delivery", m), 10)
             stamps = {
                 "sent": (np.ones(m, bool), sent),
                 "delivered": (delivered, t_deliv),
@@ -184,9 +184,9 @@ def emit_deliveries(
                 if ks.size:
                     batch.add_table(
                         "messaging", "deliveries",
-                        _delivery_table(dids[ks], etype, cid, ch, arrow["contact_id"].take(who[ks]),
-                                        recipient.take(ks), ts[ks],
-                                        arrow["person_id"].take(who[ks])),
+                        _delivery_table(delivery_ids.take(ks), etype, cid, ch,
+                                        arrow["contact_id"].take(who[ks]), recipient.take(ks),
+                                        ts[ks], arrow["person_id"].take(who[ks])),
                     )  # fmt: skip
             utm = cid.lower().replace("cmp-", "")
             unsubs += [(int(who[k]), t_unsub[k], ch) for k in np.flatnonzero(unsub)]
@@ -204,17 +204,17 @@ def _typo_domain(recipients: pa.Array) -> np.ndarray:
     return ~pc.is_in(domain, pa.array(sorted(_GOOD))).to_numpy(zero_copy_only=False)
 
 
-def _delivery_table(dids, etype, campaign_id, channel, contacts, recipients, ts, persons):
-    n = dids.size
+def _delivery_table(delivery_ids, etype, campaign_id, channel, contacts, recipients, ts, persons):
+    n = len(delivery_ids)
     at = iso_utc(ts)
-    event_id = padded_ids("DL", dids, 10, f"-{etype}")
+    event_id = pc.binary_join_element_wise(delivery_ids, f"-{etype}", "")
     return pa.table(
         {
             "_dt": pc.utf8_slice_codeunits(at, 0, 10),
             "_key": event_id,
             "_person": persons,
             "event_id": event_id,
-            "delivery_id": padded_ids("DL", dids, 10),
+            "delivery_id": delivery_ids,
             "campaign_id": constant(campaign_id, n),
             "channel": constant(channel, n),
             "contact_id": contacts,

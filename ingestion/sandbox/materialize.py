@@ -11,25 +11,25 @@ import logging
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from .db_writer import DbWriter
 from .files import FileWriter, write_jsonl_partition, write_jsonl_table, write_spend_partition
-from .records import FILE_ENTITIES, META_COLUMNS, TABLE_ENTITIES, Batch, Version
-from .state import PendingQueue, PendingTables, WorldState
+from .records import (
+    DOC_TABLE_ENTITIES,
+    FILE_ENTITIES,
+    META_COLUMNS,
+    TABLE_ENTITIES,
+    Batch,
+    Version,
+)
+from .state import Pending, PendingTables, WorldState
+from .truth import TRUTH_SCHEMA
 
 log = logging.getLogger(__name__)
-
-TRUTH_SCHEMA = pa.schema(
-    [
-        ("source_system", pa.string()),
-        ("source_entity", pa.string()),
-        ("source_record_id", pa.string()),
-        ("person_id", pa.string()),
-    ]
-)
 
 
 def _latest(versions: list[Version]) -> list[Version]:
@@ -77,36 +77,36 @@ def _as_table(versions: list[Version], like: pa.Schema | None) -> pa.Table:
 
 
 def _write_table_entity(out: Path, state: WorldState, system: str, entity: str,
-                        tables: list[pa.Table], window_first_day: str,
-                        writer: FileWriter) -> pa.Table | None:  # fmt: skip
+                        tables: list[pa.Table], window_first_day: str, writer: FileWriter,
+                        pending: PendingTables) -> pa.Table | None:  # fmt: skip
     """Write the ready rows of one Arrow-built file entity; returns its truth rows."""
-    pending = PendingTables(out)
     parked = pending.take(system, entity)
     if parked is not None:
         tables = [parked, *tables]
     if not tables:
         return None
     table = pa.concat_tables(tables, promote_options="default")
-    ready_mask = pc.less(table["_dt"], state.end.isoformat())
-    pending.put(system, entity, table.filter(pc.invert(ready_mask)))
-    ready = table.filter(ready_mask)
-    if not ready.num_rows:
+    # Arrival day as an integer: a stable sort on it groups the rows by partition, ready
+    # ones (before the world's end) first, in the order they were produced.
+    day = pc.cast(pc.cast(table["_dt"], pa.date32()), pa.int32()).to_numpy()
+    first = np.datetime64(window_first_day, "D").astype(np.int32)
+    day = np.maximum(day, first)  # already closed: arrives in the first open partition
+    order = np.argsort(day, kind="stable")
+    n_ready = int(np.searchsorted(day[order], np.datetime64(state.end, "D").astype(np.int32)))
+    pending.put(system, entity, table.take(order[n_ready:]))
+    if not n_ready:
         return None
-    arrive = pc.max_element_wise(ready["_dt"], pa.scalar(window_first_day))
-    ready = ready.set_column(0, "_dt", arrive).sort_by(
-        [("_dt", "ascending"), ("_key", "ascending")]
-    )
-    counts = pc.value_counts(ready["_dt"])
-    start = 0
+    ready = table.take(order[:n_ready])
+    days, counts = np.unique(day[order[:n_ready]], return_counts=True)
     body = ready.drop_columns(list(META_COLUMNS))
-    for item in counts.to_pylist():
-        write_jsonl_table(out, system, entity, item["values"], body.slice(start, item["counts"]),
-                          writer)  # fmt: skip
-        start += item["counts"]
+    start = 0
+    for d, k in zip(days.astype("datetime64[D]").astype(str), counts.tolist(), strict=True):
+        write_jsonl_table(out, system, entity, d, body.slice(start, k), writer)
+        start += k
     name = f"{system}.{entity}"
     state.file_parts[name] = state.file_parts.get(name, 0) + ready.num_rows
     log.info("%s.%s: %d rows written to %d partitions", system, entity, ready.num_rows,
-             len(counts))  # fmt: skip
+             len(days))  # fmt: skip
     if system == "clickstream":
         pairs = ready.select(["anonymous_id", "_person"]).group_by(["anonymous_id", "_person"])
         pairs = pairs.aggregate([])
@@ -114,15 +114,46 @@ def _write_table_entity(out: Path, state: WorldState, system: str, entity: str,
     return truth_table(system, entity, ready["_key"], ready["_person"])
 
 
+def latest_versions(table: pa.Table) -> pa.Table:
+    """The last version of each ``_key`` (by ``_dt``, then by position), in (_dt, _key) order."""
+    # Arrow's sort is stable: versions visible at the same instant keep emission order.
+    table = table.take(pc.sort_indices(table, [("_key", "ascending"), ("_dt", "ascending")]))
+    keys = table["_key"]
+    n = table.num_rows
+    last = pc.not_equal(keys.slice(0, n - 1), keys.slice(1)) if n > 1 else pa.array([], pa.bool_())
+    mask = pa.concat_arrays([*(c for c in pa.chunked_array(last).chunks), pa.array([True])])
+    return table.filter(mask).sort_by([("_dt", "ascending"), ("_key", "ascending")])
+
+
+def _write_doc_table_entity(state: WorldState, system: str, entity: str, tables: list[pa.Table],
+                            db: DbWriter, pending: PendingTables) -> pa.Table | None:  # fmt: skip
+    """Store the latest visible version of each record of a table-built REST entity."""
+    parked = pending.take(system, entity)
+    if parked is not None:
+        tables = [parked, *tables]
+    if not tables:
+        return None
+    table = pa.concat_tables(tables, promote_options="default")
+    ready_mask = pc.less(table["_dt"], f"{state.end.isoformat()}T00:00:00Z")
+    pending.put(system, entity, table.filter(pc.invert(ready_mask)))
+    ready = table.filter(ready_mask)
+    if not ready.num_rows:
+        return None
+    latest = latest_versions(ready)
+    db.upsert_doc_table(system, entity, latest["_key"], latest.drop_columns(list(META_COLUMNS)))
+    log.info("%s.%s: %d records written", system, entity, latest.num_rows)
+    return truth_table(system, entity, latest["_key"], latest["_person"])
+
+
 def materialize(out: Path, state: WorldState, batch: Batch, window_first_day: str,
-                writer: FileWriter, db: DbWriter) -> pa.Table:  # fmt: skip
+                writer: FileWriter, db: DbWriter, pending_store: Pending) -> pa.Table:  # fmt: skip
     """Apply ``batch`` plus the pending queue; returns the new ground-truth identity rows.
 
     Partition files go to ``writer`` and SQLite rows to ``db``, which may still be writing
     them when this returns.
     """
     db.drain()  # last month's rows are in: memory holds at most one month in flight
-    queue = PendingQueue(out)
+    queue = pending_store.queue
     merged: dict[tuple[str, str], list[Version]] = defaultdict(list)
     for key, versions in queue.pop_all().items():
         merged[key].extend(versions)
@@ -139,7 +170,15 @@ def materialize(out: Path, state: WorldState, batch: Batch, window_first_day: st
         if stray:
             tables.append(_as_table(stray, tables[0].schema if tables else None))
         rows = _write_table_entity(out, state, system, entity, tables, window_first_day,
-                                   writer)  # fmt: skip
+                                   writer, pending_store.tables)  # fmt: skip
+        if rows is not None:
+            truth.append(rows)
+    for system, entity in DOC_TABLE_ENTITIES:
+        tables = list(batch.tables.pop((system, entity), []))
+        stray = merged.pop((system, entity), [])
+        if stray:
+            tables.append(_as_table(stray, tables[0].schema if tables else None))
+        rows = _write_doc_table_entity(state, system, entity, tables, db, pending_store.tables)
         if rows is not None:
             truth.append(rows)
     for system, entity in sorted(merged):

@@ -35,7 +35,21 @@ FILE_ENTITIES = {
 # File entities with millions of immutable rows: built as Arrow columns, never as dicts.
 # Their tables carry ``_dt`` (arrival partition), ``_key`` (primary key) and ``_person``
 # (person id or null) besides the record's own fields, in output order.
-TABLE_ENTITIES = (("clickstream", "events"), ("messaging", "deliveries"))
+TABLE_ENTITIES = (
+    ("clickstream", "events"),
+    ("messaging", "conversations"),
+    ("messaging", "deliveries"),
+)
+# REST entities built the same way, as tables of full record versions: ``_dt`` holds the
+# version's visible instant (UTC ISO) and the latest visible version per ``_key`` is stored.
+DOC_TABLE_ENTITIES = (
+    ("crm", "contacts"),
+    ("crm", "loyalty_accounts"),
+    ("ecommerce", "customers"),
+    ("ecommerce", "checkouts"),
+    ("ecommerce", "orders"),
+    ("ecommerce", "inventory_levels"),
+)
 META_COLUMNS = ("_dt", "_key", "_person")
 
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .catalog import SERVICE_CHANNELS, SERVICE_TOPICS
+from .columns import iso_utc, padded_ids, strings
 from .commerce import Purchases
 from .mess import mess_emails, mess_phones
 from .params import WorldParams
 from .records import Batch
 from .state import WorldState
-from .timeutil import iso_one, iso_z
 
 # median minutes to first response and to resolution after it, per channel
 SPEED = {
@@ -81,53 +83,63 @@ def emit_conversations(
     topics = np.array(SERVICE_TOPICS, dtype=object)[rng.integers(0, len(SERVICE_TOPICS), m)]
     n_msgs = rng.integers(2, 7, m)
     cids = state.next_ids("conversation", m)
-    start_iso, first_iso, resolved_iso = iso_z(start), iso_z(first), iso_z(resolved)
     chat_email = rng.random(m) < 0.6
-    for k in range(m):
-        c = ch[k]
-        topic = (
-            ("pedido_whatsapp" if c == "whatsapp" else "pedido_telefono")
-            if is_order_talk[k]
-            else topics[k]
-        )
-        cid = f"CV{cids[k]:09d}"
-        span = (resolved[k] - start[k]).astype(np.int64)
-        msgs = []
-        for j in range(int(n_msgs[k])):
-            at = (
-                start[k]
-                if j == 0
-                else first[k]
-                if j == 1
-                else start[k] + np.timedelta64(int(span * j / n_msgs[k]), "s")
-            )
-            sender = "customer" if j % 2 == 0 else "agent"
-            body = (
-                CUSTOMER_LINES[topic].format(order=purchases.name[pick[k]])
-                if sender == "customer"
-                else AGENT_LINES[3]
-                if is_order_talk[k] and j == 1
-                else AGENT_LINES[(k + j) % 3]
-            )
-            msgs.append(
-                {
-                    "message_id": f"{cid}-{j + 1}",
-                    "sender": sender,
-                    "sent_at": iso_one(at),
-                    "body": body,
-                }
-            )
-        doc = {
+    topic = np.where(
+        is_order_talk, np.where(ch == "whatsapp", "pedido_whatsapp", "pedido_telefono"), topics
+    ).astype(object)
+    cid = padded_ids("CV", cids, 9)
+    resolved_iso = iso_utc(resolved)
+
+    # Messages alternate customer / agent: the first when the conversation starts, the
+    # second at the first response, the rest spread evenly until it is resolved.
+    conv = np.repeat(np.arange(m), n_msgs)
+    j = np.arange(conv.size) - np.repeat(np.cumsum(n_msgs) - n_msgs, n_msgs)
+    start_s = start.astype("datetime64[s]").astype(np.int64)
+    span = resolved.astype("datetime64[s]").astype(np.int64) - start_s
+    sent = np.where(
+        j == 0,
+        start_s[conv],
+        np.where(j == 1, first.astype("datetime64[s]").astype(np.int64)[conv],
+                 start_s[conv] + (span[conv] * j / n_msgs[conv]).astype(np.int64)),
+    ).astype("datetime64[s]")  # fmt: skip
+    asks = np.array(
+        [CUSTOMER_LINES[t].format(order=o) for t, o in zip(topic, purchases.name[pick],
+                                                            strict=True)], dtype=object,
+    )  # fmt: skip
+    agent = np.array(AGENT_LINES, dtype=object)
+    body = np.where(
+        j % 2 == 0,
+        asks[conv],
+        np.where(is_order_talk[conv] & (j == 1), agent[3], agent[(conv + j) % 3]),
+    )
+    messages = pa.StructArray.from_arrays(
+        [pc.binary_join_element_wise(cid.take(pa.array(conv)), pa.array((j + 1).astype(str)),
+                                     "-"),
+         strings(np.where(j % 2 == 0, "customer", "agent").astype(object)),
+         iso_utc(sent), strings(body)],
+        names=["message_id", "sender", "sent_at", "body"],
+    )  # fmt: skip
+    phone_ch = np.isin(ch, ["sms", "whatsapp", "phone"])
+    table = pa.table(
+        {
+            "_dt": pc.utf8_slice_codeunits(resolved_iso, 0, 10),
+            "_key": cid,
+            "_person": strings(pids),
             "conversation_id": cid,
-            "channel": c,
-            "customer_email": email[k] if c == "email" or (c == "chat" and chat_email[k]) else None,
-            "customer_phone": phone[k] if c in ("sms", "whatsapp", "phone") else None,
-            "customer_handle": handle[k] if c == "social" else None,
-            "topic": topic,
-            "started_at": start_iso[k],
-            "first_response_at": first_iso[k],
-            "resolved_at": resolved_iso[k],
-            "csat": int(csat[k]) if csat[k] else None,
-            "messages": msgs,
+            "channel": strings(ch.astype(object)),
+            "customer_email": strings(
+                np.where((ch == "email") | ((ch == "chat") & chat_email), email, None)
+            ),
+            "customer_phone": strings(np.where(phone_ch, phone, None)),
+            "customer_handle": strings(np.where(ch == "social", handle, None)),
+            "topic": strings(topic),
+            "started_at": iso_utc(start),
+            "first_response_at": iso_utc(first),
+            "resolved_at": resolved_iso,
+            "csat": pa.array(np.where(csat > 0, csat, 0), pa.int64(), mask=csat == 0),
+            "messages": pa.ListArray.from_arrays(
+                pa.array(np.r_[0, np.cumsum(n_msgs)], pa.int32()), messages
+            ),
         }
-        batch.add("messaging", "conversations", resolved_iso[k][:10], cid, doc, pids[k])
+    )
+    batch.add_table("messaging", "conversations", table)

@@ -98,7 +98,6 @@ def render_sessions(
         return 0
     n = c["person"].size
     skus = state.products["sku"].to_numpy()
-    person_ids = state.people["person_id"].to_numpy()
     start_s = c["start"].astype("datetime64[s]").astype(np.int64)
     has_order = ~np.isnat(c["order_ts"])
     order_s = c["order_ts"].astype(np.int64)
@@ -156,7 +155,9 @@ def render_sessions(
     path = np.array([fixed.get(t, "") for t in SLOT_TYPES], dtype=object)[slot]
     path = np.where(slot == 1, term, path)
     path = np.where(SLOT_TYPES[slot] == "product_view", product_path[sku_pos], path)
-    base = np.where(platform == "app", PLATFORM_BASE["app"], PLATFORM_BASE["web"])
+    base = pa.array([PLATFORM_BASE["web"], PLATFORM_BASE["app"]]).take(
+        pa.array((platform == "app").astype(np.int8))
+    )
     user = np.where(logs_in[sess] & (pos >= login_pos[sess]), c["user_id"][sess], None)
     utm = c["utm"][sess]
     utm_parts = [
@@ -168,19 +169,20 @@ def render_sessions(
     m = ts.size
     late = rng.random(m) < late_share
     delay = np.where(late, rng.integers(1, 4, m), 0).astype("timedelta64[D]")
-    dt = np.datetime_as_string(ts.astype("datetime64[D]") + delay, unit="D")
+    arrival = ts.astype("datetime64[D]") + delay
+    dt = pc.cast(pa.array(arrival.astype(np.int32), pa.int32()).cast(pa.date32()), pa.string())
     event_id = padded_ids("ev", state.next_ids("event", m), 11)
     table = pa.table(
         {
-            "_dt": pa.array(dt, pa.string()),
+            "_dt": dt,
             "_key": event_id,
-            "_person": strings(person_ids).take(c["person"][sess]),
+            "_person": state.arrow_column("person_id").take(c["person"][sess]),
             "event_id": event_id,
             "anonymous_id": strings(c["anon_id"]).take(sess),
             "user_id": strings(user),
             "platform": strings(platform),
             "event_type": strings(etype),
-            "page_url": pc.binary_join_element_wise(strings(base), strings(path), ""),
+            "page_url": pc.binary_join_element_wise(base, strings(path), ""),
             "sku": strings(np.where(sku_pos >= 0, skus[np.maximum(sku_pos, 0)], None)),
             "order_id": strings(np.where(slot == LOGIN_SLOT - 1, c["order_id"][sess], None)),
             "utm_source": strings(utm_parts[0]),

@@ -12,10 +12,12 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .catalog import PAID_CHANNELS, PURCHASE_CHANNELS, UTM_FOR_PAID
+from .columns import iso_utc, money, strings
 from .commerce import Intents, build_purchases, store_hours
-from .crm import emit_people_records
+from .crm import PersonEvents, emit_people_records
 from .inventory import emit_inventory
 from .marketing import (
     emit_campaigns,
@@ -31,7 +33,7 @@ from .seasons import demand_factor, store_weekday_factor
 from .service import emit_conversations
 from .sessions import SessionSpecs, render_sessions
 from .state import WorldState
-from .timeutil import DAY, day_start, iso_one, iso_z, offsets_for, present
+from .timeutil import DAY, day_start, offsets_for, present
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,17 @@ def _active(state: WorldState, d: date) -> np.ndarray:
     return np.flatnonzero((signup < t0 + DAY) & (churn > t0))
 
 
+def _no_intents() -> Intents:
+    return Intents(
+        person=np.zeros(0, np.int64),
+        ts=np.zeros(0, "datetime64[s]"),
+        channel=np.zeros(0, object),
+        first_sku=np.zeros(0, np.int64),
+        checkout_id=np.zeros(0, object),
+        utm=np.zeros(0, object),
+    )
+
+
 def _paid_utm(rng: np.random.Generator, ts: np.ndarray) -> np.ndarray:
     out = np.empty(ts.size, dtype=object)
     u = rng.random(ts.size)
@@ -85,7 +98,7 @@ class Window:
         self.rng = np.random.default_rng([seed, self.window_index, 7])
         self.batch = Batch()
         self.sessions = SessionSpecs()
-        self.person_events: list[tuple[np.datetime64, int, str, object]] = []
+        self.person_events = PersonEvents()
         self.scale = float(state.args.get("scale", 1.0))
         # Identity columns never change within a window: index arrays, not the DataFrame.
         self.cols = {
@@ -97,13 +110,17 @@ class Window:
         self.t_end = day_start(days[-1]) + DAY
 
     # ------------------------------------------------------------------------------------
-    def run(self, first_window: bool) -> tuple[Batch, dict[str, pd.DataFrame]]:
+    def run(
+        self, first_window: bool, last_window: bool = True
+    ) -> tuple[Batch, dict[str, pd.DataFrame]]:
         st, rng = self.state, self.rng
         self._archives()
         emit_campaigns(st, self.days, self.batch, first_window)
         emit_spend(st, self.days, rng, self.batch)
         unsubs, clicks = emit_deliveries(st, self.days, rng, self.batch)
-        self.person_events += [(t, p, "unsubscribe", ch) for p, t, ch in unsubs]
+        if unsubs:
+            who, when, chan = zip(*unsubs, strict=True)
+            self.person_events.add(np.array(when), np.array(who), "unsubscribe", channel=chan)
         click_intents = self._clicks(clicks)
         recovered = self._browsing()
         base = self._base_purchases()
@@ -126,7 +143,7 @@ class Window:
         self._research_sessions(purchases)
         emit_conversations(st, self.params, purchases, rng, self.batch)
         self._person_records(purchases, first_window)
-        emit_inventory(st, self.days, ledgers.pop("sales"), rng, self.batch)
+        emit_inventory(st, self.days, ledgers.pop("sales"), rng, self.batch, last_window)
         n_events = render_sessions(
             st, self.sessions, rng, self.params.behaviour.late_event_share, self.batch
         )
@@ -150,35 +167,43 @@ class Window:
         when = self.t_start + (rng.uniform(0, len(self.days), n) * 86400).astype("timedelta64[s]")
         churn = people["churn_at"].to_numpy().astype("datetime64[s]")
         people.loc[who, "churn_at"] = np.minimum(churn[who], when)
-        self.person_events += [(w, int(p), "archive", None) for p, w in zip(who, when, strict=True)]
+        self.person_events.add(when, who, "archive")
 
     def _clicks(self, clicks) -> Intents:
         """Campaign clicks: a visit with the campaign's UTM; one in ten buys right away."""
         rng = self.rng
-        buy = rng.random(len(clicks)) < 0.10
-        persons, ts, chans, utms = [], [], [], []
-        for (p, t, ch, utm), b in zip(clicks, buy, strict=True):
-            platform = "app" if ch == "push" and self.cols["anon_app"][p] is not None else "web"
-            tag = ({"email": "newsletter"}.get(ch, ch), ch, utm)
-            if b:
-                persons.append(p)
-                ts.append(t + rng.integers(2, 40) * MIN)
-                chans.append(platform)
-                utms.append(tag)
-            else:
-                anon = self.cols["anon_app"][p] if platform == "app" else self.cols["anon_web"][p]
-                skus = list(rng.choice(len(self.state.products), size=int(rng.integers(1, 3))))
-                self.sessions.add(p, platform, anon, t + 20, None, tag, skus, False, False)
-        n = len(persons)
-        utm_arr = np.empty(n, dtype=object)
-        utm_arr[:] = utms if n else []
+        m = len(clicks)
+        if not m:
+            return _no_intents()
+        p = np.array([c[0] for c in clicks], dtype=np.int64)
+        t = np.array([c[1] for c in clicks], dtype="datetime64[s]")
+        ch = np.array([c[2] for c in clicks], dtype=object)
+        tag = np.empty(m, dtype=object)
+        tag[:] = [({"email": "newsletter"}.get(c[2], c[2]), c[2], c[3]) for c in clicks]
+        buy = rng.random(m) < 0.10
+        app = (ch == "push") & present(self.cols["anon_app"][p])
+        platform = np.where(app, "app", "web").astype(object)
+        b = np.flatnonzero(buy)
+        v = np.flatnonzero(~buy)
+        two = rng.random(v.size) < 0.5
+        skus = np.full((v.size, 4), -1, dtype=np.int64)
+        skus[:, :2] = rng.integers(0, len(self.state.products), (v.size, 2))
+        skus[~two, 1] = -1
+        self.sessions.add_many(
+            person=p[v], platform=platform[v],
+            anon_id=np.where(app, self.cols["anon_app"][p], self.cols["anon_web"][p])[v],
+            start=t[v] + 20, user_id=np.full(v.size, None, dtype=object), utm=tag[v], skus=skus,
+            cart=np.zeros(v.size, bool), checkout=np.zeros(v.size, bool),
+            order_id=np.full(v.size, None, dtype=object),
+            order_ts=np.full(v.size, np.datetime64("NaT"), dtype="datetime64[s]"),
+        )  # fmt: skip
         return Intents(
-            person=np.array(persons, dtype=np.int64),
-            ts=np.array(ts, dtype="datetime64[s]"),
-            channel=np.array(chans, dtype=object),
-            first_sku=np.full(n, -1),
-            checkout_id=np.full(n, None, dtype=object),
-            utm=utm_arr,
+            person=p[b],
+            ts=t[b] + rng.integers(2, 40, b.size) * MIN,
+            channel=platform[b],
+            first_sku=np.full(b.size, -1),
+            checkout_id=np.full(b.size, None, dtype=object),
+            utm=tag[b],
         )
 
     def _browsing(self) -> Intents:
@@ -191,7 +216,6 @@ class Window:
         anon_app, account = people["anon_app"].to_numpy(), people["shop_customer_id"].to_numpy()
         prices = st.products["price"].to_numpy()
         pop = st.products["popularity"].to_numpy()
-        rec_person, rec_ts, rec_ch, rec_sku, rec_checkout = [], [], [], [], []
         checkouts = []
         for d in self.days:
             act = _active(st, d)
@@ -225,62 +249,58 @@ class Window:
                 order_ts=np.full(m, np.datetime64("NaT"), dtype="datetime64[s]"),
             )  # fmt: skip
             # Those who left before typing an email are a checkout the shop never knew of.
-            known = checkout & ~((user == None) & (u[:, 4] > 0.7))  # noqa: E711
-            for k in np.flatnonzero(known):
-                row = skus[k]
-                checkouts.append(
-                    (int(who[k]), ts[k] + 5 * MIN, platform[k], user[k], row[row >= 0].tolist())
-                )
-        cids = self.state.next_ids("checkout", len(checkouts))
-        emails = mess_emails(
-            np.array([self.cols["email"][c[0]] for c in checkouts], dtype=object),
-            rng,
-            self.params.mess.email_variant,
-        )
-        phones = mess_phones(
-            np.array([self.cols["phone"][c[0]] for c in checkouts], dtype=object),
-            rng,
-            self.params.mess.phone_not_e164,
-        )
-        recover = rng.random(len(checkouts)) < beh.checkout_recovery_share
-        self.checkout_docs = {}
-        for k, (p, t, plat, user, skus) in enumerate(checkouts):
-            cid = f"{4_400_000_000 + cids[k]}"
-            iso = iso_one(t)
-            doc = {
-                "id": cid,
-                "customer_id": user,
-                "email": emails[k],
-                "phone": phones[k] if rng.random() < 0.4 else None,
-                "source_name": plat,
-                "total_price": f"{prices[skus].sum():.2f}",
+            known = np.flatnonzero(checkout & ~((user == None) & (u[:, 4] > 0.7)))  # noqa: E711
+            checkouts.append((who[known], ts[known] + 5 * MIN, platform[known], user[known],
+                              skus[known]))  # fmt: skip
+        if not checkouts:
+            self.checkouts = None
+            return _no_intents()
+        who, t, platform, user, skus = (np.concatenate(c) for c in zip(*checkouts, strict=True))
+        return self._checkouts(who, t, platform, user, skus, prices)
+
+    def _checkouts(self, who, t, platform, user, skus, prices) -> Intents:
+        """Abandoned checkouts the shop recorded; a reminder brings some shoppers back."""
+        rng, beh, m = self.rng, self.params.behaviour, who.size
+        cids = (4_400_000_000 + self.state.next_ids("checkout", m)).astype(str).astype(object)
+        emails = mess_emails(self.cols["email"][who], rng, self.params.mess.email_variant)
+        phones = mess_phones(self.cols["phone"][who], rng, self.params.mess.phone_not_e164)
+        phones = np.where(rng.random(m) < 0.4, phones, None)
+        recover = rng.random(m) < beh.checkout_recovery_share
+        iso = iso_utc(t)
+        total = np.where(skus >= 0, prices[np.maximum(skus, 0)], 0.0).sum(axis=1)
+        self.checkouts = pa.table(
+            {
+                "_dt": iso,
+                "_key": strings(cids),
+                "_person": strings(self.cols["person_id"][who]),
+                "id": strings(cids),
+                "customer_id": strings(user),
+                "email": strings(emails),
+                "phone": strings(phones),
+                "source_name": strings(platform),
+                "total_price": strings(money(total)),
                 "created_at": iso,
                 "updated_at": iso,
-                "recovered_order_id": None,
+                "recovered_order_id": pa.nulls(m, pa.string()),
             }
-            self.checkout_docs[cid] = doc
-            pid = self.cols["person_id"][p]
-            self.batch.add("ecommerce", "checkouts", iso, cid, doc, pid)
-            if recover[k]:
-                ch = "email" if rng.random() < 0.8 else "sms"
-                sent = t + int(rng.integers(60, 360)) * MIN
-                if self.cols["contact_id"][p] is not None:
-                    recovery_delivery(self.state, self.batch, p, sent, ch, True, self.cols)
-                rec_person.append(p)
-                rec_ts.append(sent + int(rng.integers(30, 1800)) * MIN)
-                rec_ch.append(plat)
-                rec_sku.append(skus[0])
-                rec_checkout.append(cid)
-        n = len(rec_person)
-        utm = np.empty(n, dtype=object)
-        for k in range(n):
-            utm[k] = ("recovery", "email", "carrito_abandonado")
+        )
+        self.checkout_row = dict(zip(cids.tolist(), range(m), strict=True))
+        self.batch.add_table("ecommerce", "checkouts", self.checkouts)
+        r = np.flatnonzero(recover)
+        by_email = rng.random(r.size) < 0.8
+        sent = t[r] + rng.integers(60, 360, r.size) * MIN
+        for k, p in enumerate(who[r].tolist()):
+            if self.cols["contact_id"][p] is not None:
+                ch = "email" if by_email[k] else "sms"
+                recovery_delivery(self.state, self.batch, p, sent[k], ch, True, self.cols)
+        utm = np.empty(r.size, dtype=object)
+        utm[:] = [("recovery", "email", "carrito_abandonado")] * r.size
         return Intents(
-            person=np.array(rec_person, dtype=np.int64),
-            ts=np.array(rec_ts, dtype="datetime64[s]"),
-            channel=np.array(rec_ch, dtype=object),
-            first_sku=np.array(rec_sku, dtype=np.int64),
-            checkout_id=np.array(rec_checkout, dtype=object),
+            person=who[r],
+            ts=sent + rng.integers(30, 1800, r.size) * MIN,
+            channel=platform[r],
+            first_sku=skus[r, 0],
+            checkout_id=cids[r],
             utm=utm,
         )
 
@@ -323,33 +343,27 @@ class Window:
 
     # ------------------------------------------------------------------------------------
     def _recovered_checkouts(self, purchases) -> None:
-        iso = iso_z(purchases.ts)
-        pids = self.state.people["person_id"].to_numpy()
-        for k in np.flatnonzero(present(purchases.checkout_id)):
-            cid = purchases.checkout_id[k]
-            doc = {
-                **self.checkout_docs[cid],
-                "recovered_order_id": purchases.key[k],
-                "updated_at": iso[k],
-            }
-            self.batch.add("ecommerce", "checkouts", iso[k], cid, doc, pids[purchases.person[k]])
+        """The checkouts a reminder recovered now point at their order."""
+        k = np.flatnonzero(present(purchases.checkout_id))
+        if not k.size:
+            return
+        rows = [self.checkout_row[c] for c in purchases.checkout_id[k].tolist()]
+        table = self.checkouts.take(pa.array(rows, pa.int64()))
+        at = iso_utc(purchases.ts[k])
+        for name, col in (("_dt", at), ("updated_at", at),
+                          ("recovered_order_id", strings(purchases.key[k]))):  # fmt: skip
+            table = table.set_column(table.schema.get_field_index(name), name, col)
+        self.batch.add_table("ecommerce", "checkouts", table)
 
     def _order_sessions(self, purchases) -> None:
-        for k in np.flatnonzero(np.isin(purchases.channel, ["web", "app"])):
-            p = int(purchases.person[k])
-            self.sessions.add(
-                p,
-                purchases.channel[k],
-                purchases.anon_id[k],
-                purchases.ts[k],
-                purchases.customer_id[k],
-                purchases.utm[k],
-                purchases.skus[k][:4],
-                True,
-                True,
-                order_id=purchases.key[k],
-                order_ts=purchases.ts[k],
-            )
+        k = np.flatnonzero(np.isin(purchases.channel, ["web", "app"]))
+        self.sessions.add_many(
+            person=purchases.person[k], platform=purchases.channel[k].astype(object),
+            anon_id=purchases.anon_id[k], start=purchases.ts[k].astype("datetime64[s]"),
+            user_id=purchases.customer_id[k], utm=purchases.utm[k], skus=purchases.skus[k],
+            cart=np.ones(k.size, bool), checkout=np.ones(k.size, bool),
+            order_id=purchases.key[k], order_ts=purchases.ts[k].astype("datetime64[s]"),
+        )  # fmt: skip
 
     def _research_sessions(self, purchases) -> None:
         """Cross and omni shoppers look a product up on the app or web before buying in store."""
@@ -362,47 +376,46 @@ class Window:
         )
         lead = (rng.uniform(2, 72, pick.size) * 3600).astype("timedelta64[s]")
         u = rng.random((pick.size, 2))
-        for j, k in enumerate(pick):
-            p = int(purchases.person[k])
-            app = self.cols["anon_app"][p]
-            platform, anon = ("app", app) if app is not None else ("web", self.cols["anon_web"][p])
-            start = max(purchases.ts[k] - lead[j], self.t_start)
-            account = self.cols["shop_customer_id"][p]
-            user = account if account is not None and u[j, 0] < 0.5 else None
-            self.sessions.add(
-                p,
-                platform,
-                anon,
-                start,
-                user,
-                None,
-                purchases.skus[k][:2],
-                bool(u[j, 1] < 0.3),
-                False,
-            )
+        p = purchases.person[pick]
+        app = self.cols["anon_app"][p]
+        has_app = present(app)
+        account = self.cols["shop_customer_id"][p]
+        skus = purchases.skus[pick].copy()
+        skus[:, 2:] = -1  # the product or two they came for
+        self.sessions.add_many(
+            person=p, platform=np.where(has_app, "app", "web").astype(object),
+            anon_id=np.where(has_app, app, self.cols["anon_web"][p]),
+            start=np.maximum(purchases.ts[pick] - lead, self.t_start).astype("datetime64[s]"),
+            user_id=np.where(present(account) & (u[:, 0] < 0.5), account, None),
+            utm=np.full(pick.size, None, dtype=object), skus=skus, cart=u[:, 1] < 0.3,
+            checkout=np.zeros(pick.size, bool), order_id=np.full(pick.size, None, dtype=object),
+            order_ts=np.full(pick.size, np.datetime64("NaT"), dtype="datetime64[s]"),
+        )  # fmt: skip
 
     def _person_records(self, purchases, first_window: bool) -> None:
         people = self.state.people
+        ev = self.person_events
         signup = people["signup_at"].to_numpy().astype("datetime64[s]")
         in_window = (signup >= self.t_start) & (signup < self.t_end)
-        created = in_window | ((signup < self.t_start) if first_window else False)
-        ev = self.person_events
-        ev += [(signup[p], int(p), "create", None) for p in np.flatnonzero(created)]
+        created = np.flatnonzero(in_window | ((signup < self.t_start) if first_window else False))
+        ev.add(signup[created], created, "create")
         dup_at = signup + (people["dup_offset_days"].to_numpy() * 86400).astype("timedelta64[s]")
         has_dup = people["dup_contact_id"].notna().to_numpy()
-        dup_new = has_dup & (dup_at < self.t_end) & ((dup_at >= self.t_start) | first_window)
-        ev += [(dup_at[p], int(p), "create_dup", None) for p in np.flatnonzero(dup_new)]
+        dup_new = np.flatnonzero(
+            has_dup & (dup_at < self.t_end) & ((dup_at >= self.t_start) | first_window)
+        )
+        ev.add(dup_at[dup_new], dup_new, "create_dup")
         # First purchase turns a lead into a customer.
         lead = people["lifecycle"].to_numpy() == "lead"
-        seen: set[int] = set()
-        for k in np.argsort(purchases.ts, kind="stable"):
-            p = int(purchases.person[k])
-            if lead[p] and p not in seen:
-                seen.add(p)
-                ev.append((purchases.ts[k], p, "customer", None))
+        by_time = np.argsort(purchases.ts, kind="stable")
+        buyer = purchases.person[by_time]
+        _, first = np.unique(buyer, return_index=True)
+        first = np.sort(first)
+        first = first[lead[buyer[first]]]
+        ev.add(purchases.ts[by_time][first], buyer[first], "customer")
         # Loyalty points: one balance update per member and month they used the card.
         loyalty = people["loyalty_id"].to_numpy()
-        points = people["loyalty_points"].to_numpy().astype(np.int64).copy()
+        points = people["loyalty_points"].to_numpy().astype(np.int64)
         store = np.flatnonzero((purchases.channel == "store") & present(loyalty[purchases.person]))
         if store.size:
             df = pd.DataFrame(
@@ -415,8 +428,6 @@ class Window:
             )
             agg = df.groupby(["p", "month"], sort=True).agg(ts=("ts", "max"), pts=("pts", "sum"))
             who = agg.index.get_level_values("p").to_numpy()
-            when = agg["ts"].to_numpy().astype("datetime64[s]")
-            for p, t, pts in zip(who.tolist(), when, agg["pts"].tolist(), strict=True):
-                points[p] += pts
-                ev.append((t, p, "points", int(points[p])))
+            balance = points[who] + agg["pts"].groupby(level="p").cumsum().to_numpy()
+            ev.add(agg["ts"].to_numpy(), who, "points", points=balance)
         emit_people_records(self.state, ev, self.batch)

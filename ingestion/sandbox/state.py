@@ -72,6 +72,17 @@ class WorldState:
     online_stock: np.ndarray  # (products,) in the online warehouse
     counters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
     file_parts: dict[str, int] = field(default_factory=dict)  # rows written per file entity
+    # Arrow copies of identity columns (which never change once a person exists), per column
+    # and population size: converting a million strings for every chunk adds up.
+    _arrow: dict[tuple[str, int], pa.Array] = field(default_factory=dict, repr=False)
+
+    def arrow_column(self, column: str) -> pa.Array:
+        """``people[column]`` as an Arrow string array (identity columns only)."""
+        key = (column, len(self.people))
+        if key not in self._arrow:
+            self._arrow = {k: v for k, v in self._arrow.items() if k[1] == key[1]}
+            self._arrow[key] = pa.array(self.people[column].to_numpy(), pa.string())
+        return self._arrow[key]
 
     def next_ids(self, name: str, n: int) -> np.ndarray:
         first = self.counters[name]
@@ -121,10 +132,15 @@ class WorldState:
 
 
 class PendingQueue:
-    """Record versions that become visible after the world's current end."""
+    """Record versions that become visible after the world's current end.
+
+    Held in memory for a whole run (every chunk takes them and puts back what is still in
+    the future) and written to ``_world/pending.sqlite`` once, by ``flush``.
+    """
 
     def __init__(self, out: Path):
         self.path = WorldState.world_dir(out) / "pending.sqlite"
+        self._held: list[tuple[str, str, Version]] | None = None
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -135,26 +151,41 @@ class PendingQueue:
         )
         return con
 
-    def pop_all(self) -> dict[tuple[str, str], list[Version]]:
+    def _load(self) -> list[tuple[str, str, Version]]:
         con = self._connect()
         rows = con.execute(
             "SELECT system, entity, visible_at, key, doc, person_id FROM pending ORDER BY rowid"
         ).fetchall()
-        con.execute("DELETE FROM pending")
-        con.commit()
         con.close()
+        return [
+            (system, entity, Version(visible_at, key, orjson.loads(doc), person))
+            for system, entity, visible_at, key, doc, person in rows
+        ]
+
+    def pop_all(self) -> dict[tuple[str, str], list[Version]]:
+        held = self._load() if self._held is None else self._held
+        self._held = []
         out: dict[tuple[str, str], list[Version]] = {}
-        for system, entity, visible_at, key, doc, person in rows:
-            out.setdefault((system, entity), []).append(
-                Version(visible_at, key, orjson.loads(doc), person)
-            )
+        for system, entity, version in held:
+            out.setdefault((system, entity), []).append(version)
         return out
 
     def push(self, items: list[tuple[str, str, Version]]) -> None:
+        if self._held is None:
+            self._held = self._load()
+        self._held.extend(items)
+
+    def flush(self) -> None:
+        if self._held is None:
+            return
         con = self._connect()
+        con.execute("DELETE FROM pending")
         con.executemany(
             "INSERT INTO pending VALUES (?, ?, ?, ?, ?, ?)",
-            [(s, e, v.visible_at, v.key, orjson.dumps(v.doc), v.person_id) for s, e, v in items],
+            [
+                (s, e, v.visible_at, v.key, orjson.dumps(v.doc), v.person_id)
+                for s, e, v in self._held
+            ],
         )
         con.commit()
         con.execute("VACUUM")
@@ -178,15 +209,21 @@ class Ledger:
 
 
 class PendingTables:
-    """Rows of the Arrow-built file entities that arrive after the world's current end."""
+    """Rows of the Arrow-built entities that arrive after the world's current end.
+
+    Held in memory for a whole run and written to ``_world/pending/`` once, by ``flush``.
+    """
 
     def __init__(self, out: Path):
         self.dir = WorldState.world_dir(out) / "pending"
+        self._held: dict[tuple[str, str], pa.Table] = {}
 
     def _path(self, system: str, entity: str) -> Path:
         return self.dir / f"{system}.{entity}.parquet"
 
     def take(self, system: str, entity: str) -> pa.Table | None:
+        if (system, entity) in self._held:
+            return self._held.pop((system, entity))
         path = self._path(system, entity)
         if not path.exists():
             return None
@@ -196,5 +233,22 @@ class PendingTables:
 
     def put(self, system: str, entity: str, table: pa.Table) -> None:
         if table.num_rows:
+            self._held[(system, entity)] = table
+
+    def flush(self) -> None:
+        for (system, entity), table in sorted(self._held.items()):
             self.dir.mkdir(parents=True, exist_ok=True)
             pq.write_table(table, self._path(system, entity), compression="zstd")
+        self._held = {}
+
+
+class Pending:
+    """What waits for a later day, for the length of one ``generate``/``advance`` run."""
+
+    def __init__(self, out: Path):
+        self.queue = PendingQueue(out)
+        self.tables = PendingTables(out)
+
+    def flush(self) -> None:
+        self.queue.flush()
+        self.tables.flush()

@@ -42,6 +42,8 @@ def iso_one(ts: np.datetime64) -> str:
 def local_naive(ts_utc: np.ndarray) -> np.ndarray:
     """Naive Europe/Madrid wall-clock strings, as a store till writes them."""
     ts = ts_utc.astype("datetime64[s]")
+    if not ts.size:
+        return np.zeros(0, dtype="U19")
     offs = offsets_for(ts.astype("datetime64[D]"))
     local = ts + offs.astype("timedelta64[s]")
     return np.char.replace(np.datetime_as_string(local, unit="s"), "T", " ")

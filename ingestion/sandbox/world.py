@@ -22,7 +22,7 @@ from .params import BehaviourRates, MessRates, WorldParams
 from .people import make_people
 from .records import Batch
 from .simulate import Window
-from .state import Ledger, WorldState, as_objects
+from .state import Ledger, Pending, WorldState, as_objects
 from .timeutil import daterange, day_start
 from .truth import (
     TRUTH_DIR,
@@ -48,6 +48,15 @@ OUTPUT_DIRS = (
 )
 PRODUCTS = 150
 CHUNK_DAYS = 10  # simulate and write ten days at a time: memory stays flat, writes overlap
+# Bigger worlds take shorter chunks, so that one chunk's records (memory) stay the same size.
+CHUNK_PERSON_DAYS = 1_000_000
+
+
+def chunk_days(customers: int) -> int:
+    """Days per simulation chunk: ``CHUNK_DAYS`` up to 100k customers, fewer above."""
+    return max(1, min(CHUNK_DAYS, CHUNK_PERSON_DAYS // max(customers, 1)))
+
+
 MANIFEST_VERSION = 1
 
 
@@ -94,10 +103,11 @@ def _new_people(state: WorldState, params: WorldParams, rng, n: int, start: date
 
 
 def _simulate(out: Path, state: WorldState, params: WorldParams, days: list[date],
-              first: bool, writer: FileWriter, db: DbWriter) -> None:  # fmt: skip
+              first: bool, last: bool, writer: FileWriter, db: DbWriter,
+              pending: Pending) -> None:  # fmt: skip
     """Simulate ``days`` and write them, parking the window's ground-truth identity rows."""
     window = Window(state, params, days, int(state.args["seed"]))
-    batch, ledgers = window.run(first_window=first)
+    batch, ledgers = window.run(first_window=first, last_window=last)
     if first:
         _base_records(state, batch)
     state.end = days[-1] + timedelta(days=1)
@@ -106,7 +116,7 @@ def _simulate(out: Path, state: WorldState, params: WorldParams, days: list[date
         ledger.append(name, window.window_index, df)
     spend = pd.DataFrame([v.doc for v in batch.versions.get(("marketing", "spend"), [])])
     ledger.append("spend", window.window_index, spend)
-    rows = materialize(out, state, batch, days[0].isoformat(), writer, db)
+    rows = materialize(out, state, batch, days[0].isoformat(), writer, db, pending)
     add_identity_rows(out, window.window_index, rows)
     state.counters["window"] += 1
 
@@ -114,13 +124,17 @@ def _simulate(out: Path, state: WorldState, params: WorldParams, days: list[date
 def _run(out: Path, state: WorldState, params: WorldParams, days: list[date], first: bool) -> dict:
     """Simulate ``days`` in chunks (bounded memory), then write state, truth and manifest."""
     t0 = time.perf_counter()
-    chunks = [days[k : k + CHUNK_DAYS] for k in range(0, len(days), CHUNK_DAYS)]
+    size = chunk_days(int(state.args["customers"]))
+    chunks = [days[k : k + size] for k in range(0, len(days), size)]
     # Writers for the whole run: a month is written while the next one is simulated.
+    pending = Pending(out)
     with FileWriter() as writer, DbWriter(out) as db:
         for k, chunk in enumerate(chunks):
-            _simulate(out, state, params, chunk, first and k == 0, writer, db)
+            last = k == len(chunks) - 1
+            _simulate(out, state, params, chunk, first and k == 0, last, writer, db, pending)
             log.info("simulated %s..%s (chunk %d of %d, %.1f s so far)",
                      chunk[0], chunk[-1], k + 1, len(chunks), time.perf_counter() - t0)  # fmt: skip
+    pending.flush()
     state.save(out)
     identity = update_identities(out)
     write_json(out / TRUTH_DIR / "kpis.json", compute_kpis(out, state, identity))
