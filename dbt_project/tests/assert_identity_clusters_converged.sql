@@ -1,6 +1,7 @@
 {{ config(meta={'blocking': true}) }}
-{#- Label propagation ran `identity_max_iterations` passes. If one more pass would still
-    lower any record's label, some clusters are split that should be one: raise the var. -#}
+{#- Clusters are connected components: one pass of label propagation over the edges must
+    not lower any record's cluster key. A row here is a record whose identifier links it to
+    a cluster with a smaller key, i.e. two clusters that should be one. -#}
 with
 
 edges as (

@@ -99,6 +99,7 @@ def test_the_merged_cluster_keeps_the_survivors_id_and_maps_the_other(merged_wor
     history = merged_world.after.query("select * from marts.customer_id_history")
     row = history[history["previous_customer_id"] == merged_world.retired]
     assert row["customer_id"].tolist() == [merged_world.survivor]
+    assert row["change_type"].tolist() == ["merged"]
     assert row["records_moved"].iloc[0] == len(moved)
 
 
@@ -111,7 +112,11 @@ def test_every_id_of_the_previous_run_is_live_or_forwarded(merged_world: Merge):
     previous_ids = set(still_there["customer_id"])
     # A forwarding address always points at a live customer.
     assert set(history["customer_id"]) <= live
-    assert previous_ids <= live | set(history["previous_customer_id"])
+    merged = history[history["change_type"] == "merged"]
+    assert previous_ids <= live | set(merged["previous_customer_id"])
+    # A merged id is retired; a split leaves its previous id live.
+    assert not set(merged["previous_customer_id"]) & live
+    assert set(history.loc[history["change_type"] == "split", "previous_customer_id"]) <= live
     # People keep their id from one daily run to the next: only the crafted merge (and
     # the rare natural merge as new records link two clusters) retires an id.
     kept = len(previous_ids & live) / len(previous_ids)

@@ -1,10 +1,17 @@
 {#- The audit list of identifiers that must not join records, one row per identifier and
-    reason. Two simple, explainable rules:
+    reason. Three simple, explainable rules:
     - store_phone: a store's own number, which staff type for walk-in customers;
     - shared_by_different_names: an email or phone carried by named records (CRM contacts,
       shop customers) with more than `identity_max_names_per_identifier` different full names
       once case, accents, nicknames and swapped letters are folded (households, shared inboxes, two
-      namesakes whose Gmail addresses differ only by dots). -#}
+      namesakes whose Gmail addresses differ only by dots);
+    - too_many_accounts: an identifier used by more distinct accounts (CRM contacts, shop
+      accounts) than `identity_max_accounts_per_identifier` allows for its type. It catches
+      what the name rule cannot see: unnamed junk (`test@…` typed at many checkouts, a shared
+      family tablet logged into many accounts, a placeholder number on guest orders). One
+      person has at most a contact, a duplicate contact and a shop account, so the limits sit
+      above what a household reaches. -#}
+{%- set max_accounts = var('identity_max_accounts_per_identifier') %}
 with
 
 store_phones as (
@@ -18,36 +25,15 @@ store_phones as (
 
 ),
 
-nicknames as (
-
-    select
-        nickname,
-        first_name
-    from {{ ref('first_name_nicknames') }}
-
-),
-
 named_records as (
 
     select
-        records.source_system,
-        records.source_entity,
-        records.source_record_id,
-        {{ sorted_letters('coalesce(nicknames.first_name, records.first_name_key)') }}
-        || ' ' || coalesce({{ sorted_letters('records.last_name_key') }}, '') as person_name_key
-    from (
-        select
-            source_system,
-            source_entity,
-            source_record_id,
-            -- The first word only: "María José" and "María" are one person often enough.
-            {{ dbt.split_part(name_key('first_name'), "' '", 1) }} as first_name_key,
-            {{ name_key('last_name') }} as last_name_key
-        from {{ ref('int_identity_records_unioned') }}
-        where first_name is not null
-    ) as records
-    left join nicknames
-        on records.first_name_key = nicknames.nickname
+        source_system,
+        source_entity,
+        source_record_id,
+        {{ sorted_letters('first_name_key') }}
+        || ' ' || coalesce({{ sorted_letters('last_name_key') }}, '') as person_name_key
+    from {{ ref('int_identity_named_records') }}
 
 ),
 
@@ -79,11 +65,68 @@ shared as (
 
 ),
 
+account_limits as (
+
+    {% for identifier_type, limit in max_accounts.items() %}
+    select
+        '{{ identifier_type }}' as identifier_type,
+        {{ limit }} as max_accounts
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+account_identifiers as (
+
+    -- The accounts a record belongs to: its own id, or the account that placed the order.
+    select
+        source_system,
+        source_entity,
+        source_record_id,
+        identifier_type || ':' || identifier_value as account_key
+    from {{ ref('int_identifiers_unioned') }}
+    where identifier_type in ('crm_contact_id', 'shop_customer_id')
+
+),
+
+accounts_per_identifier as (
+
+    select
+        identifiers.identifier_type,
+        identifiers.identifier_value,
+        count(distinct account_identifiers.account_key) as distinct_accounts
+    from {{ ref('int_identifiers_unioned') }} as identifiers
+    inner join account_limits
+        on identifiers.identifier_type = account_limits.identifier_type
+    inner join account_identifiers
+        on
+            identifiers.source_system = account_identifiers.source_system
+            and identifiers.source_entity = account_identifiers.source_entity
+            and identifiers.source_record_id = account_identifiers.source_record_id
+    group by identifiers.identifier_type, identifiers.identifier_value
+
+),
+
+too_many_accounts as (
+
+    select
+        accounts_per_identifier.identifier_type,
+        accounts_per_identifier.identifier_value,
+        'too_many_accounts' as reason
+    from accounts_per_identifier
+    inner join account_limits
+        on accounts_per_identifier.identifier_type = account_limits.identifier_type
+    where accounts_per_identifier.distinct_accounts > account_limits.max_accounts
+
+),
+
 excluded as (
 
     select * from store_phones
     union all
     select * from shared
+    union all
+    select * from too_many_accounts
 
 ),
 
@@ -101,6 +144,31 @@ with_usage as (
             and excluded.identifier_value = identifiers.identifier_value
     group by excluded.identifier_type, excluded.identifier_value, excluded.reason
 
+),
+
+audited as (
+
+    -- The figures each rule judged, so that the audit reads without re-running the rules.
+    select
+        with_usage.identifier_type,
+        with_usage.identifier_value,
+        with_usage.reason,
+        with_usage.records_carrying,
+        coalesce(accounts_per_identifier.distinct_accounts, 0) as distinct_accounts,
+        account_limits.max_accounts,
+        coalesce(names_per_identifier.distinct_names, 0) as distinct_names
+    from with_usage
+    left join account_limits
+        on with_usage.identifier_type = account_limits.identifier_type
+    left join accounts_per_identifier
+        on
+            with_usage.identifier_type = accounts_per_identifier.identifier_type
+            and with_usage.identifier_value = accounts_per_identifier.identifier_value
+    left join names_per_identifier
+        on
+            with_usage.identifier_type = names_per_identifier.identifier_type
+            and with_usage.identifier_value = names_per_identifier.identifier_value
+
 )
 
-select * from with_usage
+select * from audited

@@ -1,7 +1,9 @@
-{#- Every (record, customer_id) pair identity resolution has ever produced, with the run that
-    first produced it: the memory that lets `customer_id_history` say where a retired id
-    went. Append-only, and kept through `--full-refresh`, because a rebuild from scratch
-    cannot know which ids earlier runs published. -#}
+{#- Every change of a record's customer_id, with the run that made it: a row when a record
+    is first resolved and another each time a run gives it an id other than its latest one
+    (a merge, a split, a return to an id it held before). It is the memory that lets
+    `customer_id_history` say where an id went. Append-only, and kept through
+    `--full-refresh`, because a rebuild from scratch cannot know which ids earlier runs
+    published. -#}
 {{
     config(
         materialized='incremental',
@@ -28,7 +30,16 @@ known as (
     select
         record_key,
         customer_id
-    from {{ this }}
+    from (
+        select
+            record_key,
+            customer_id,
+            row_number() over (
+                partition by record_key order by first_assigned_at desc, customer_id asc
+            ) as recency
+        from {{ this }}
+    ) as latest
+    where recency = 1
     {% else %}
     select
         cast(null as {{ dbt.type_string() }}) as record_key,
@@ -38,7 +49,7 @@ known as (
 
 ),
 
-new_pairs as (
+changed as (
 
     select
         resolved.record_key,
@@ -47,11 +58,9 @@ new_pairs as (
             as first_assigned_at
     from resolved
     left join known
-        on
-            resolved.record_key = known.record_key
-            and resolved.customer_id = known.customer_id
-    where known.record_key is null
+        on resolved.record_key = known.record_key
+    where known.customer_id is null or known.customer_id <> resolved.customer_id
 
 )
 
-select * from new_pairs
+select * from changed

@@ -1,6 +1,8 @@
 {#- The matching graph, bipartite: a record is linked to each identifier it carries that is
-    not excluded. Two records are the same person when a path of such links joins them
-    (exact matching on normalised values). -#}
+    not excluded (exact matching on normalised values), and both records of a probabilistic
+    match are linked to one `probabilistic_match:<key>~<key>` node, so that scored pairs join
+    the same connected components. Two records are the same person when a path of such links
+    joins them. -#}
 with
 
 identifiers as (
@@ -41,9 +43,42 @@ edges as (
             and identifiers.identifier_value = excluded.identifier_value
     where excluded.identifier_value is null
 
+),
+
+matches as (
+
+    select
+        record_key_l,
+        record_key_r,
+        'probabilistic_match:' || least(record_key_l, record_key_r)
+        || '~' || greatest(record_key_l, record_key_r) as identifier_key
+    from {{ ref('int_identity_probabilistic_matches') }}
+
+),
+
+match_edges as (
+
+    select
+        record_key_l as record_key,
+        identifier_key
+    from matches
+    union all
+    select
+        record_key_r as record_key,
+        identifier_key
+    from matches
+
+),
+
+all_edges as (
+
+    select * from edges
+    union all
+    select * from match_edges
+
 )
 
 select distinct
     record_key,
     identifier_key
-from edges
+from all_edges
