@@ -41,6 +41,13 @@ class OmniDbtTranslator(DagsterDbtTranslator):
             return raw_table_key(dbt_resource_props["schema"], table)
         return super().get_asset_key(dbt_resource_props)
 
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str] | None:
+        # `meta.owner`, set per folder in dbt_project.yml and overridable per model.
+        owner = node_meta(dbt_resource_props).get("owner")
+        if owner:
+            return [owner] if isinstance(owner, str) else list(owner)
+        return super().get_owners(dbt_resource_props)
+
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         # The layer is the custom schema dbt_project.yml gives each folder (seeds included).
         schema = (dbt_resource_props.get("config") or {}).get("schema")

@@ -8,6 +8,9 @@ from dagster_dlt.translator import DltResourceTranslatorData
 
 from orchestration.lib.asset_keys import raw_group_name, raw_table_key
 
+# Who answers for a raw table: the team running the extraction pipelines.
+RAW_OWNER = "team:data-engineering"
+
 
 class OmniDltTranslator(DagsterDltTranslator):
     def get_asset_spec(self, data: DltResourceTranslatorData) -> dg.AssetSpec:
@@ -20,4 +23,7 @@ class OmniDltTranslator(DagsterDltTranslator):
             key=raw_table_key(dataset, table),
             group_name=raw_group_name(dataset),
             deps=[],
+            owners=[RAW_OWNER],
+            description=spec.description
+            or f"`{dataset}.{table}`, loaded by dlt from the {data.resource.name} resource.",
         )

@@ -79,3 +79,16 @@ def warehouse_row(data_dir):
 def published_row(data_dir):
     """First row of a query on the published file, the way BI reads it."""
     return lambda sql, root=data_dir: _first_row(root / "published" / "marts.duckdb", "marts", sql)
+
+
+@pytest.fixture(scope="module")
+def defs():
+    """The project's one Definitions object, loaded once per test module."""
+    from orchestration.definitions import defs
+
+    return defs
+
+
+@pytest.fixture(scope="module")
+def graph(defs):
+    return defs.resolve_asset_graph()

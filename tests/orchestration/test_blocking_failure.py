@@ -3,17 +3,13 @@ the file BI reads stays byte-for-byte the last good one."""
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 
 import duckdb
 import pytest
+from run_inspection import alert_for, digest, run_id_from
 
 PUBLISHED = ("published", "marts.duckdb")
-
-
-def _digest(path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.fixture
@@ -45,7 +41,7 @@ def test_failed_dbt_test_keeps_last_good_file_and_fails_the_run(broken_copy, cap
     from orchestration.cli import EXIT_RUN_FAILED, main
 
     published = broken_copy.joinpath(*PUBLISHED)
-    before = _digest(published)
+    before = digest(published)
     # A till total changed in the raw layer behind dlt's back: no load brings the ticket
     # again, so the incremental fct_orders keeps the old amount, and the blocking dbt test
     # that reconciles fct_orders with its sources must catch the gap.
@@ -60,5 +56,8 @@ def test_failed_dbt_test_keeps_last_good_file_and_fails_the_run(broken_copy, cap
     assert exit_code == EXIT_RUN_FAILED, err[-3000:]
     assert "assert_fct_orders_gross_matches_sources" in err, err[-3000:]
     assert "nothing was published" in err
-    assert _digest(published) == before
+    assert digest(published) == before
+    alert = alert_for(broken_copy, run_id_from(err))
+    assert any("assert_fct_orders_gross_matches_sources" in c for c in alert.failed_checks)
+    assert "dbt_build" in alert.failed_steps
     assert sorted(p.name for p in published.parent.iterdir()) == ["marts.duckdb"]

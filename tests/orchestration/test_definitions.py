@@ -7,22 +7,9 @@ import json
 from pathlib import Path
 
 import dagster as dg
-import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def defs():
-    from orchestration.definitions import defs
-
-    return defs
-
-
-@pytest.fixture(scope="module")
-def graph(defs):
-    return defs.resolve_asset_graph()
 
 
 def test_definitions_are_loadable(defs):
@@ -112,3 +99,11 @@ def test_ingestion_retries_but_deterministic_steps_do_not(defs):
     assert policy.max_retries == 3 and policy.backoff == dg.Backoff.EXPONENTIAL
     for node in ("dbt_build", "published_marts", "reconcile_pos"):
         assert job.get_retry_policy_for_handle(NodeHandle(node, None)).max_retries == 0
+
+
+def test_every_asset_has_an_owner_and_a_description(graph):
+    specs = {k: graph.get(k) for k in graph.get_all_asset_keys() if graph.get(k).is_materializable}
+    assert [k for k, node in specs.items() if not node.owners] == []
+    assert [k for k, node in specs.items() if not node.description] == []
+    assert specs[dg.AssetKey(["raw_pos", "transactions"])].owners == ["team:data-engineering"]
+    assert specs[dg.AssetKey(["marts", "fct_orders"])].owners == ["team:analytics-engineering"]

@@ -10,11 +10,9 @@ block). Each test works on a copy of the first run's data dir, so the runs are i
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import math
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -23,15 +21,10 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-
-from orchestration.defs.alerts.failure_report import FailureReport, failure_report
+from run_inspection import alert_for, digest, evaluations, run_id_from
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PUBLISHED = ("published", "marts.duckdb")
-
-
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.fixture
@@ -86,34 +79,6 @@ def _keep_share(partition: Path, share: float) -> tuple[int, int]:
     return kept, total
 
 
-def _evaluations(data_dir: Path, run_id: str) -> dict[str, dg.AssetCheckEvaluation]:
-    from orchestration.lib.run_checks import check_evaluations
-
-    with dg.DagsterInstance.from_config(str(data_dir / "dagster_home")) as instance:
-        return {e.check_name: e for e in check_evaluations(instance, run_id)}
-
-
-def _alert(data_dir: Path, run_id: str) -> FailureReport:
-    """What the run-failure sensor reports for this run."""
-    with dg.DagsterInstance.from_config(str(data_dir / "dagster_home")) as instance:
-        run = instance.get_run_by_id(run_id)
-        (record,) = instance.get_records_for_run(
-            run_id=run_id, of_type=dg.DagsterEventType.RUN_FAILURE
-        ).records
-        context = dg.build_run_status_sensor_context(
-            sensor_name="alert_on_run_failure",
-            dagster_instance=instance,
-            dagster_run=run,
-            dagster_event=record.event_log_entry.dagster_event,
-        ).for_run_failure()
-        return failure_report(context)
-
-
-def _run_id(output: str) -> str:
-    (run_id,) = set(re.findall(r"Run ([0-9a-f-]{36}) (?:FAILED|succeeded)", output))
-    return run_id
-
-
 def _orders(published: Path) -> int:
     con = duckdb.connect()
     try:
@@ -127,7 +92,7 @@ def test_volume_drop_warns_and_the_run_still_publishes(copy, capsys):
     from orchestration.cli import EXIT_OK, main
 
     published = copy.joinpath(*PUBLISHED)
-    before, orders_before = _digest(published), _orders(published)
+    before, orders_before = digest(published), _orders(published)
     (new_day,) = _advance(copy / "sources", days=1)
     kept, total = _keep_share(copy / "sources" / "clickstream" / f"dt={new_day}", 0.05)
     assert 0 < kept < total * 0.1
@@ -141,13 +106,13 @@ def test_volume_drop_warns_and_the_run_still_publishes(copy, capsys):
     assert [w for w in warnings if "volume_" in w] == [
         "warning: non-blocking check failed: raw_clickstream/events:volume_clickstream"
     ]
-    volume = _evaluations(copy, _run_id(out))["volume_clickstream"]
+    volume = evaluations(copy, run_id_from(out))["volume_clickstream"]
     assert not volume.passed and volume.severity == dg.AssetCheckSeverity.WARN
     assert volume.metadata["delivered"].value == kept
     assert volume.metadata["ratio"].value < 0.2
     assert f"delivered {kept} records" in volume.description
     # A new file with the new day, not the last good one.
-    assert _digest(published) != before
+    assert digest(published) != before
     assert _orders(published) > orders_before
 
 
@@ -155,7 +120,7 @@ def test_stale_source_fails_the_run_keeps_the_file_and_is_alerted(copy, capsys):
     from orchestration.cli import EXIT_RUN_FAILED, main
 
     published = copy.joinpath(*PUBLISHED)
-    before = _digest(published)
+    before = digest(published)
     # Three days go by in which the marketing platform exports nothing.
     for day in _advance(copy / "sources", days=3):
         shutil.rmtree(copy / "sources" / "marketing" / f"dt={day}")
@@ -168,13 +133,13 @@ def test_stale_source_fails_the_run_keeps_the_file_and_is_alerted(copy, capsys):
     assert "is 72 h old (limit 48 h" in err
     assert "warning: non-blocking check failed: raw_marketing/spend:volume_marketing" in err
     assert "nothing was published" in err
-    assert _digest(published) == before
+    assert digest(published) == before
     # The other sources kept delivering: their freshness passed.
-    checks = _evaluations(copy, _run_id(err))
+    checks = evaluations(copy, run_id_from(err))
     assert [n for n, e in checks.items() if n.startswith("freshness_") and not e.passed] == [
         "freshness_marketing"
     ]
-    alert = _alert(copy, _run_id(err))
+    alert = alert_for(copy, run_id_from(err))
     # The alert names the blocking check as the failure; the volume warning is context.
     assert alert.failed_checks == ["raw_marketing/spend:freshness_marketing"]
     assert "raw_marketing/spend:volume_marketing" in alert.warnings
@@ -204,7 +169,7 @@ def test_marts_reconciliation_gap_fails_the_run_and_names_the_missing_record(
     copy, tmp_path, warehouse_row
 ):
     published = copy.joinpath(*PUBLISHED)
-    before = _digest(published)
+    before = digest(published)
     (victim,) = warehouse_row(
         "select min(source_record_id) from customer_identities "
         "where source_entity = 'conversations'"
@@ -228,14 +193,14 @@ def test_marts_reconciliation_gap_fails_the_run_and_names_the_missing_record(
         done.stderr[-3000:]
     )
     assert f"messaging.conversations missing e.g. {victim}" in done.stderr
-    assert _digest(published) == before
-    run_id = _run_id(done.stderr)
-    check = _evaluations(copy, run_id)["marts_reconciliation_identities"]
+    assert digest(published) == before
+    run_id = run_id_from(done.stderr)
+    check = evaluations(copy, run_id)["marts_reconciliation_identities"]
     per_source = check.metadata["per_source"].value
     assert per_source["messaging.conversations"]["missing_sample"] == [victim]
     assert per_source["messaging.conversations"]["in_marts"] == (
         per_source["messaging.conversations"]["in_staging"] - 1
     )
-    alert = _alert(copy, run_id)
+    alert = alert_for(copy, run_id)
     assert "marts/customer_identities:marts_reconciliation_identities" in alert.failed_checks
     assert any("marts_reconciliation_identities" in step for step in alert.failed_steps)

@@ -89,3 +89,21 @@ def test_bi_reader_holding_the_file_does_not_block_a_publish(first_run, data_dir
         assert reader.execute("select count(*) from marts.marts.fct_orders").fetchone()[0] == before
     finally:
         reader.close()
+
+
+def test_materialisations_carry_row_counts(first_run, warehouse_row):
+    from orchestration.lib.runner import local_instance
+
+    entries = local_instance().all_logs(
+        first_run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+    )
+    metadata = {
+        e.dagster_event.asset_key: e.dagster_event.event_specific_data.materialization.metadata
+        for e in entries
+    }
+    (orders,) = warehouse_row("select count(*) from marts.fct_orders")
+    assert metadata[dg.AssetKey(["marts", "fct_orders"])]["dagster/row_count"].value == orders
+    # The first load brings every ticket of the world.
+    (tickets,) = warehouse_row("select count(*) from raw_pos.transactions")
+    raw = metadata[dg.AssetKey(["raw_pos", "transactions"])]
+    assert raw["rows_loaded"].value == tickets

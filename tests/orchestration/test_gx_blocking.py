@@ -3,15 +3,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import sqlite3
 
 import pytest
-
-
-def _digest(path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+from run_inspection import alert_for, digest, run_id_from
 
 
 @pytest.fixture
@@ -43,7 +39,7 @@ def test_a_bad_raw_batch_fails_the_run_and_keeps_the_published_file(bad_till_cop
 
     copy, ticket = bad_till_copy
     published = copy / "published" / "marts.duckdb"
-    before = _digest(published)
+    before = digest(published)
 
     exit_code = main(["run", "--sources", str(copy / "sources")])
 
@@ -53,5 +49,8 @@ def test_a_bad_raw_batch_fails_the_run_and_keeps_the_published_file(bad_till_cop
     assert "expect_column_values_to_be_in_set(payment_method)" in err
     assert ticket in err  # the failing row is named in the log
     assert "nothing was published" in err
-    assert _digest(published) == before
+    assert digest(published) == before
+    alert = alert_for(copy, run_id_from(err))
+    assert alert.failed_checks == ["raw_pos/transactions:gx_raw_pos_transactions"]
+    assert "gx_raw_pos" in " ".join(alert.failed_steps)
     assert sorted(p.name for p in published.parent.iterdir()) == ["marts.duckdb"]

@@ -20,8 +20,9 @@ def _digest(path) -> str:
 @pytest.fixture
 def merged_copy(first_run, data_dir, tmp_path):
     """A copy of the published data dir where many old store tickets carry one loyalty
-    card, as if a till had a card stuck in its reader: every ticket owner is glued to the
-    card's owner. Old tickets lie outside the POS lag window, so the rerun keeps them."""
+    card, as if a till had a card stuck in its reader: every ticket owner (known by the
+    receipt email or the payment card) is glued to the card's owner. Old tickets lie
+    outside the POS lag window, so the rerun keeps them."""
     copy = tmp_path / "data"
     shutil.copytree(data_dir, copy)
     con = duckdb.connect(str(copy / "warehouse.duckdb"))
@@ -31,13 +32,13 @@ def merged_copy(first_run, data_dir, tmp_path):
             update raw_pos.transactions set loyalty_card = (
                 select min(loyalty_card) from raw_pos.transactions
                 where coalesce(loyalty_card, '') <> '')
-            where receipt_email like '%@%'
+            where (receipt_email like '%@%' or coalesce(card_fingerprint, '') <> '')
               and updated_at < (select max(updated_at) - interval 7 day from raw_pos.transactions)
             """
         ).fetchone()
     finally:
         con.close()
-    assert glued >= 10, "the world has too few old tickets with an email to glue together"
+    assert glued >= 10, "the world has too few old tickets with an email or a card to glue together"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("OMNI_DATA_DIR", str(copy))
         patch.setenv("DAGSTER_HOME", str(copy / "dagster_home"))

@@ -10,18 +10,6 @@ import pytest
 DAY = dt.date
 
 
-@pytest.fixture(scope="module")
-def defs():
-    from orchestration.definitions import defs
-
-    return defs
-
-
-@pytest.fixture(scope="module")
-def graph(defs):
-    return defs.resolve_asset_graph()
-
-
 def _partitions(graph, key: str):
     return graph.get(dg.AssetKey(key.split("/"))).partitions_def
 

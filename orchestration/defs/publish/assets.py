@@ -19,6 +19,7 @@ MART_KEYS = sorted(
     key=PUBLISHED_MARTS_KEY,
     deps=MART_KEYS,
     group_name="publish",
+    owners=["team:data-engineering"],
     kinds={"duckdb"},
     retry_policy=NO_RETRY,
     description="The `marts` schema copied to `$OMNI_DATA_DIR/published/marts.duckdb`, swapped "

@@ -21,12 +21,23 @@ from orchestration.lib.dbt_project import omni_dbt_project
 from orchestration.lib.dbt_results import build_problems
 from orchestration.lib.dbt_translator import OmniDbtTranslator
 from orchestration.lib.retry import NO_RETRY
+from orchestration.lib.warehouse import table_row_counts
 
 DBT_PROJECT = omni_dbt_project()
 
 
 class DbtBuildConfig(dg.Config):
     full_refresh: bool = False
+
+
+def with_row_counts(context: dg.AssetExecutionContext, events: list, counts: dict[tuple, int]):
+    for event in events:
+        if isinstance(event, dg.Output):
+            key = context.asset_key_for_output(event.output_name)
+            rows = counts.get(tuple(key.path[-2:]))
+            if rows is not None:
+                event = event.with_metadata({**event.metadata, "dagster/row_count": rows})
+        yield event
 
 
 def backfill_vars(window: Window | None) -> list[str]:
@@ -66,7 +77,10 @@ def omni_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, conf
     invocation = dbt.cli(
         args, context=context, raise_on_error=False, target_path=DBT_PROJECT.target_path
     )
-    yield from invocation.stream()
+    # Row counts are read once dbt has finished (it holds DuckDB's only write lock while it
+    # runs), so the materialisations reach Dagster at the end of the step, each with its count.
+    events = list(invocation.stream())
+    yield from with_row_counts(context, events, table_row_counts())
 
     if not run_results.exists():
         raise invocation.get_error() or dg.Failure(description="dbt build wrote no results")
