@@ -27,6 +27,7 @@ from ingestion.filesource import local_bucket
 from ingestion.marketing import settings as marketing_settings
 from ingestion.messaging import settings as messaging_settings
 from ingestion.pos import settings as pos_settings
+from ingestion.privacy import suppress_erased
 from ingestion.reconciliation import reconcile, record
 from ingestion.references import REFERENCE_FLAGS_COLUMNS, REFERENCE_FLAGS_TABLE, unknown_skus
 from ingestion.schema_changes import SCHEMA_CHANGES_COLUMNS, SCHEMA_CHANGES_TABLE, new_columns
@@ -127,7 +128,8 @@ def make_source(
     _check(system)
     if window is not None:
         window = window_of(system, window)
-    return load_as_parquet(_configured_source(system, sources_dir, endpoints, window))
+    source = load_as_parquet(_configured_source(system, sources_dir, endpoints, window))
+    return suppress_erased(system, source)  # drop records of people erased by `omni forget`
 
 
 def window_of(system: str, window: Any) -> Window:

@@ -1,8 +1,9 @@
-"""The audit trail: for every run and resource, received = loaded + quarantined.
+"""The audit trail: for every run and resource, received = loaded + quarantined + suppressed.
 
 ``received`` comes from the counters the validation step keeps while extracting,
 ``loaded`` from the rows dlt normalised into the resource's table, and ``quarantined``
-from the rows that actually landed in ``_quarantine`` for that load. They are measured
+from the rows that actually landed in ``_quarantine`` for that load; ``suppressed`` counts
+the records of people erased by ``omni forget`` (``ingestion.privacy``). They are measured
 independently, so a record lost anywhere between extraction and the warehouse shows up
 as a broken identity (logged as an error) instead of vanishing.
 """
@@ -32,6 +33,8 @@ AUDIT_COLUMNS = {
     "received": {"data_type": "bigint", "nullable": False},
     "loaded": {"data_type": "bigint", "nullable": False},
     "quarantined": {"data_type": "bigint", "nullable": False},
+    # Nullable: audit tables written before erasures existed have no such column.
+    "suppressed": {"data_type": "bigint", "nullable": True},
     "loaded_at": {"data_type": "timestamp", "nullable": False},
 }
 
@@ -50,9 +53,12 @@ def _extracted(pipeline: dlt.Pipeline) -> tuple[list[str], dict[str, dict[str, A
             for name, metrics in step["resource_metrics"].items():
                 custom = metrics.custom_metrics
                 if custom.get("load_id") == load_id:
-                    agg = per_resource.setdefault(name, {"received": 0, "quarantined": 0})
+                    agg = per_resource.setdefault(
+                        name, {"received": 0, "quarantined": 0, "suppressed": 0}
+                    )
                     agg["received"] += custom.get("received", 0)
                     agg["quarantined"] += custom.get("quarantined", 0)
+                    agg["suppressed"] += custom.get("suppressed", 0)
     return load_ids, per_resource
 
 
@@ -94,7 +100,7 @@ def reconcile(
     rows = []
     for resource in resources:
         table = naming.normalize_table_identifier(resource) if naming else resource
-        counters = extracted.get(resource, {"received": 0, "quarantined": 0})
+        counters = extracted.get(resource, {"received": 0, "quarantined": 0, "suppressed": 0})
         row = {
             "load_id": load_id,
             "source_system": system,
@@ -102,17 +108,20 @@ def reconcile(
             "received": counters["received"],
             "loaded": normalized.get(table, 0),
             "quarantined": landed.get(resource, 0),
+            "suppressed": counters["suppressed"],
             "loaded_at": loaded_at,
         }
-        if row["received"] != row["loaded"] + row["quarantined"]:
+        if row["received"] != row["loaded"] + row["quarantined"] + row["suppressed"]:
             log.error(
-                "%s.%s does not reconcile in load %s: received %d != loaded %d + quarantined %d",
+                "%s.%s does not reconcile in load %s: received %d != loaded %d + quarantined %d"
+                " + suppressed %d",
                 system,
                 resource,
                 load_id,
                 row["received"],
                 row["loaded"],
                 row["quarantined"],
+                row["suppressed"],
             )
         rows.append(row)
     return rows

@@ -148,6 +148,24 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     return _report(outcome, what="Backfill run")
 
 
+def cmd_forget(args: argparse.Namespace) -> int:
+    import logging
+
+    from orchestration.privacy.forget import forget, format_result
+    from orchestration.privacy.resolve import ForgetError
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        result = forget(
+            email=args.email, phone=args.phone, customer_id=args.customer_id, dry_run=args.dry_run
+        )
+    except ForgetError as exc:
+        print(f"Cannot erase: {exc}", file=sys.stderr)
+        return exc.exit_code
+    print(format_result(result))
+    return EXIT_OK
+
+
 def cmd_instance(_args: argparse.Namespace) -> int:
     from orchestration.lib.runner import local_instance
 
@@ -207,6 +225,24 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--sources", help="sandbox folder (default: $OMNI_DATA_DIR/sources)")
     backfill.add_argument("--verbose", action="store_true", help="log every Dagster engine event")
     backfill.set_defaults(func=cmd_backfill)
+
+    forget = subparsers.add_parser(
+        "forget",
+        help="erase one person everywhere (raw, staging, marts, published) and keep them "
+        "erased when sources replay",
+        description="Exit codes: 0 erased, 1 warehouse busy, 2 invalid request, 3 nobody has "
+        "this identifier, 4 refused (identifier shared by several customers).",
+    )
+    who = forget.add_mutually_exclusive_group()
+    who.add_argument("--email", help="any spelling of the person's email")
+    who.add_argument("--phone", help="any spelling of the person's phone (Spain by default)")
+    forget.add_argument(
+        "--customer-id",
+        help="the customer to erase (also an id merged away); with --email/--phone, picks "
+        "the person among customers sharing it",
+    )
+    forget.add_argument("--dry-run", action="store_true", help="resolve and count; change nothing")
+    forget.set_defaults(func=cmd_forget)
 
     instance = subparsers.add_parser(
         "instance",

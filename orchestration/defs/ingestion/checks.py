@@ -1,7 +1,8 @@
-"""Reconciliation: every record a source sent was either loaded or quarantined.
+"""Reconciliation: every record a source sent was loaded, quarantined or suppressed.
 
 Reads ``raw_audit.load_reconciliation`` (written after each load) and checks, for the latest
-load of every resource, ``received = loaded + quarantined``. Blocking: a record that vanished
+load of every resource, ``received = loaded + quarantined + suppressed`` (suppressed: records
+of people erased by ``omni forget``). Blocking: a record that vanished
 between the source and the warehouse must stop the run before anything is published.
 """
 
@@ -16,7 +17,7 @@ from orchestration.lib.warehouse import query_rows
 RECONCILIATION_CHECK = "load_reconciliation"
 
 _LATEST_PER_RESOURCE = f"""
-select resource, load_id, received, loaded, quarantined
+select resource, load_id, received, loaded, quarantined, coalesce(suppressed, 0)
 from {AUDIT_DATASET}.{AUDIT_TABLE}
 where source_system = ?
 qualify row_number() over (partition by resource order by loaded_at desc, load_id desc) = 1
@@ -29,8 +30,14 @@ def latest_reconciliation(system: str) -> dict[str, dict]:
     except duckdb.CatalogException:  # no load has been audited in this warehouse yet
         return {}
     return {
-        resource: {"load_id": load_id, "received": rec, "loaded": lod, "quarantined": qua}
-        for resource, load_id, rec, lod, qua in rows
+        resource: {
+            "load_id": load_id,
+            "received": rec,
+            "loaded": lod,
+            "quarantined": qua,
+            "suppressed": sup,
+        }
+        for resource, load_id, rec, lod, qua, sup in rows
     }
 
 
@@ -43,7 +50,7 @@ def build_reconciliation_check(
             RECONCILIATION_CHECK,
             asset=key,
             blocking=is_blocking(RECONCILIATION_CHECK),
-            description="received = loaded + quarantined for the latest load",
+            description="received = loaded + quarantined + suppressed for the latest load",
         )
         for key in sorted({k for a in assets for k in a.keys}, key=lambda k: k.to_user_string())
     ]
@@ -67,17 +74,18 @@ def build_reconciliation_check(
                     description=f"no reconciliation row for {system}.{resource}",
                 )
                 continue
-            missing = row["received"] - row["loaded"] - row["quarantined"]
+            missing = row["received"] - row["loaded"] - row["quarantined"] - row["suppressed"]
             yield dg.AssetCheckResult(
                 asset_key=check_key.asset_key,
                 check_name=RECONCILIATION_CHECK,
                 passed=missing == 0,
                 description=(
                     f"received {row['received']} = loaded {row['loaded']} + quarantined "
-                    f"{row['quarantined']}"
+                    f"{row['quarantined']} + suppressed {row['suppressed']}"
                     if missing == 0
                     else f"{missing} records unaccounted for: received {row['received']} "
-                    f"!= loaded {row['loaded']} + quarantined {row['quarantined']}"
+                    f"!= loaded {row['loaded']} + quarantined {row['quarantined']} "
+                    f"+ suppressed {row['suppressed']}"
                 ),
                 metadata={**row, "unaccounted": missing},
             )
