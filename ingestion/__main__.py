@@ -31,7 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     for row in rows:
         print(json.dumps(row, default=str))
-    broken = [r for r in rows if r["received"] != r["loaded"] + r["quarantined"]]
+    broken = [
+        r for r in rows if r["received"] != r["loaded"] + r["quarantined"] + r.get("suppressed", 0)
+    ]
     return 1 if broken else 0
 
 

@@ -113,6 +113,7 @@ def build_part_assets(part: IngestPart) -> dg.AssetsDefinition:
             + ", ".join(
                 f"{r['resource']} received {r['received']} = loaded {r['loaded']} + "
                 f"quarantined {r['quarantined']}"
+                + (f" + suppressed {r['suppressed']}" if r.get("suppressed") else "")
                 for r in rows
             )
         )
