@@ -94,14 +94,29 @@ class PeakRss:
         return round(self.peak / 2**20, 1)
 
 
-def _timed(action: Callable[[], Any]) -> tuple[float, float, Any]:
-    """Seconds, peak RSS (MB) and result of ``action``."""
+def _cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+def _timed(
+    action: Callable[[], Any], also: psutil.Process | None = None
+) -> tuple[float, float, Any, float]:
+    """Seconds, peak RSS (MB), result and CPU seconds of ``action``.
+
+    CPU seconds (of this process and its threads, DuckDB's included, plus ``also``: the
+    sandbox server when it runs apart) barely move with the machine's load, where wall
+    seconds on a shared machine do: compare those when the load differs.
+    """
     rss = PeakRss()
+    processes = [psutil.Process(), *([also] if also else [])]
     with rss.watch():
+        cpu = sum(_cpu_seconds(p) for p in processes)
         started = time.perf_counter()
         result = action()
         seconds = time.perf_counter() - started
-    return round(seconds, 3), rss.mb, result
+        cpu = sum(_cpu_seconds(p) for p in processes) - cpu
+    return round(seconds, 3), rss.mb, result, round(cpu, 3)
 
 
 def _sqlite_extension() -> str:
@@ -149,12 +164,14 @@ def bench_sources(sources: Path, work: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for system in (*FILE_SYSTEMS, "pos"):
         log.info("%s: DuckDB alone...", system)
-        duck_s, duck_rss, duck_rows = _timed(
+        duck_s, duck_rss, duck_rows, duck_cpu = _timed(
             lambda s=system: duckdb_alone(s, sources, work / f"duck_{s}.duckdb")
         )
         log.info("%s: dlt pipeline...", system)
         warehouse = work / f"dlt_{system}" / "warehouse.duckdb"
-        dlt_s, dlt_rss, rows = _timed(lambda s=system, w=warehouse: run_system(s, sources, w))
+        dlt_s, dlt_rss, rows, dlt_cpu = _timed(
+            lambda s=system, w=warehouse: run_system(s, sources, w)
+        )
         received = _received(rows)
         out[system] = {
             "records": received,
@@ -162,6 +179,9 @@ def bench_sources(sources: Path, work: Path) -> dict[str, Any]:
             "dlt_seconds": dlt_s,
             "duckdb_seconds": duck_s,
             "ratio": round(dlt_s / duck_s, 2) if duck_s else None,
+            "dlt_cpu_seconds": dlt_cpu,
+            "duckdb_cpu_seconds": duck_cpu,
+            "cpu_ratio": round(dlt_cpu / duck_cpu, 2) if duck_cpu else None,
             "dlt_records_per_s": round(received / dlt_s) if dlt_s else None,
             "duckdb_rows_per_s": round(duck_rows / duck_s) if duck_s else None,
             "dlt_peak_rss_mb": dlt_rss,
@@ -170,6 +190,12 @@ def bench_sources(sources: Path, work: Path) -> dict[str, Any]:
         }
         log.info("%s: %s", system, json.dumps(out[system]))
     return out
+
+
+class ServedEndpoints(dict):
+    """The REST endpoints, and the process serving them (its CPU counts in the benchmark)."""
+
+    server_process: psutil.Process | None = None
 
 
 @contextmanager
@@ -194,10 +220,12 @@ def sandbox_apart(sources: Path) -> Iterator[dict[str, dict[str, str]]]:
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("the sandbox server did not start") from None
                 time.sleep(0.2)
-        yield {
-            "crm": {"base_url": base_url, "access_token": CRM_TOKEN},
-            "ecommerce": {"base_url": base_url, "access_token": SHOP_TOKEN},
-        }
+        endpoints = ServedEndpoints(
+            crm={"base_url": base_url, "access_token": CRM_TOKEN},
+            ecommerce={"base_url": base_url, "access_token": SHOP_TOKEN},
+        )
+        endpoints.server_process = psutil.Process(server.pid)
+        yield endpoints
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -211,14 +239,18 @@ def bench_rest(sources: Path, work: Path, apart: bool = True) -> dict[str, Any]:
             where = "its own process" if apart else "a thread of this process"
             log.info("%s: dlt rest_api from the sandbox server in %s...", system, where)
             warehouse = work / f"dlt_{system}{'' if apart else '_in_process'}" / "warehouse.duckdb"
-            seconds, rss, rows = _timed(
-                lambda s=system, w=warehouse: run_system(s, sources, w, endpoints)
+            seconds, rss, rows, cpu = _timed(
+                lambda s=system, w=warehouse: run_system(s, sources, w, endpoints),
+                also=getattr(endpoints, "server_process", None),
             )
             received = _received(rows)
             out[system] = {
                 "records": received,
                 "seconds": seconds,
                 "records_per_s": round(received / seconds) if seconds else None,
+                # Client and server CPU: what a quiet machine's wall time would approach.
+                "cpu_seconds": cpu,
+                "records_per_cpu_s": round(received / cpu) if cpu else None,
                 "peak_rss_mb": rss,
                 "dlt_step_seconds": dlt_steps(system, warehouse),
             }
@@ -258,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
 
             sources = work / "sources"
             log.info("generating %d customers x %d days...", args.customers, args.days)
-            seconds, rss, _ = _timed(
+            seconds, rss, _, _ = _timed(
                 lambda: generate(sources, customers=args.customers, days=args.days, seed=args.seed)
             )
             result["generate"] = {"seconds": seconds, "peak_rss_mb": rss}

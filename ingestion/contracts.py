@@ -204,6 +204,26 @@ class Contract:
     def nested_hints(self) -> dict[str, dict[str, Any]]:
         return {name: {"columns": child.column_hints()} for name, child in self.nested.items()}
 
+    def with_parsed_timestamps(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Checked ``records`` (nested lists included) with their ISO timestamps parsed.
+
+        For records that stay dicts (nested ones) dlt's normaliser would parse every
+        timestamp string again, value by value; a ``datetime`` it takes as it is. The
+        instant is the same (naive text means UTC to dlt, and to this parse).
+        """
+        stamps = [c.name for c in self.columns if c.data_type == "timestamp"]
+        for record in records:
+            for name in stamps:
+                value = record.get(name)
+                if isinstance(value, str):
+                    moment = datetime.fromisoformat(value)
+                    record[name] = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+            for name, child in self.nested.items():
+                items = record.get(name)
+                if items:
+                    child.with_parsed_timestamps(items)
+        return records
+
     @property
     def references(self) -> dict[str, str]:
         """Column -> reference set, for the columns that must name a known entity."""

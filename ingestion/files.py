@@ -220,6 +220,8 @@ def read_jsonl_records(contract: Contract, items: list[FileItemDict]) -> Iterato
         lines = numbered_lines(data)
         parsed, bad = parse_lines(lines, where)
         good, rejected = split_records(contract, [rec for _, _, rec in parsed])
+        # The records stay dicts for dlt's normaliser: spare it parsing their timestamps.
+        good = contract.with_parsed_timestamps(good)
         bad.extend(rejected)
         if error:
             bad.append(_file_error(item, error, tail, len(lines)))

@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import dlt
-from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
 from ingestion import clickstream, crm, ecommerce, marketing, messaging, pos
 from ingestion.clickstream import settings as clickstream_settings
 from ingestion.contracts import Contract
 from ingestion.crm import settings as crm_settings
+from ingestion.destination import duckdb_destination
 from ingestion.ecommerce import settings as ecommerce_settings
 from ingestion.empty_tables import materialize_empty_tables
 from ingestion.filesource import local_bucket
@@ -210,11 +210,7 @@ def make_pipeline(
     pipelines_dir.mkdir(parents=True, exist_ok=True)
     return dlt.pipeline(
         pipeline_name=f"omni_{system}",
-        destination=dlt.destinations.duckdb(
-            DuckDbCredentials(
-                str(Path(warehouse_path).resolve()), global_config=dict(DUCKDB_LOAD_SETTINGS)
-            )
-        ),
+        destination=duckdb_destination(warehouse_path, dict(DUCKDB_LOAD_SETTINGS)),
         dataset_name=dataset_name(system),
         pipelines_dir=str(pipelines_dir),
     )

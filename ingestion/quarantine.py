@@ -373,6 +373,9 @@ class ValidateStep(ItemTransform[Any, dict[str, Any]]):
                 if self.as_arrow:
                     table = records_to_arrow(self.contract, good)
                     good = good if table is None else table
+                if self.contract.nested and isinstance(good, list):
+                    # Nested records stay dicts for dlt's normaliser: spare it the parsing.
+                    good = self.contract.with_parsed_timestamps(good)
         count(self._custom_metrics, received=received, quarantined=len(bad))
         if (good.num_rows if isinstance(good, pa.Table) else len(good)) > 0:
             yield good

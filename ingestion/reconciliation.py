@@ -18,6 +18,7 @@ from typing import Any
 import dlt
 from dlt.common.pipeline import LoadInfo
 
+from ingestion.destination import duckdb_destination
 from ingestion.quarantine import QUARANTINE_TABLE
 
 log = logging.getLogger(__name__)
@@ -130,7 +131,7 @@ def reconcile(
 def audit_pipeline(warehouse_path: Path, pipelines_dir: Path) -> dlt.Pipeline:
     return dlt.pipeline(
         pipeline_name=AUDIT_PIPELINE,
-        destination=dlt.destinations.duckdb(str(warehouse_path)),
+        destination=duckdb_destination(warehouse_path),
         dataset_name=AUDIT_DATASET,
         pipelines_dir=str(pipelines_dir),
     )

@@ -10,7 +10,13 @@ import dlt
 from dlt.sources.rest_api import rest_api_resources
 
 from ingestion.crm.settings import API_PATH, CONTRACTS, DEFAULT_LAG_DAYS, PAGE_SIZE, RESOURCES
-from ingestion.rest import http_session, incremental_updated_at, resource_config, validate_resources
+from ingestion.rest import (
+    data_selector,
+    http_session,
+    incremental_updated_at,
+    resource_config,
+    validate_resources,
+)
 
 __all__ = ["RESOURCES", "crm"]
 
@@ -32,7 +38,7 @@ def crm(
                 "cursor_path": "paging.next.after",
                 "cursor_param": "after",
             },
-            "session": http_session(),
+            "session": http_session(base_url),
         },
         "resources": [
             resource_config(
@@ -40,7 +46,7 @@ def crm(
                 {
                     "path": f"{API_PATH}/{name}",
                     "params": {"limit": page_size},
-                    "data_selector": "results",
+                    "data_selector": data_selector("results"),
                     "incremental": incremental_updated_at("updated_since", lag_days),
                 },
             )

@@ -19,6 +19,7 @@ from ingestion.ecommerce.settings import (
     WINDOW_RESOURCES,
 )
 from ingestion.rest import (
+    data_selector,
     http_session,
     incremental_created_in,
     incremental_updated_at,
@@ -61,7 +62,7 @@ def ecommerce(
                 "location": "header",
             },
             "paginator": {"type": "header_link"},
-            "session": http_session(),
+            "session": http_session(base_url),
         },
         "resources": [
             resource_config(
@@ -69,7 +70,7 @@ def ecommerce(
                 {
                     "path": f"{name}.json",
                     "params": {"limit": page_size},
-                    "data_selector": name,
+                    "data_selector": data_selector(name),
                     "incremental": dict(incremental),
                 },
             )

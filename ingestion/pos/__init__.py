@@ -23,6 +23,7 @@ from ingestion.pos.settings import (
     WINDOW_RESOURCES,
 )
 from ingestion.pos.sqlite_arrow import SqliteArrowTableLoader
+from ingestion.pos.sqlite_timestamps import is_sqlite, sqlite_timestamps
 from ingestion.quarantine import Known, current_load_id, with_validation
 from ingestion.window import Window, local_bounds
 
@@ -55,6 +56,8 @@ def pos(
         # Reflect at extract time, so the source builds before the database exists.
         defer_table_reflect=True,
         table_loader_class=SqliteArrowTableLoader,
+        # SQLite compares timestamps as text: bounds must be written the way rows are.
+        table_adapter_callback=sqlite_timestamps if is_sqlite(credentials) else None,
         # transaction_lines has no cursor of its own: it follows its tickets' updated_at.
         query_adapter_callback=(
             lines_of_tickets_in(window) if window else lines_of_updated_tickets(lag_days)

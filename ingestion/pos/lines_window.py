@@ -23,6 +23,7 @@ import dlt
 import sqlalchemy as sa
 
 from ingestion.contracts import future_cutoff
+from ingestion.pos.sqlite_timestamps import on_sqlite
 from ingestion.window import Window, describe, local_bounds
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ def lines_of_updated_tickets(lag_days: float) -> Callable[..., Any]:
     def adapt(query: Any, table: sa.Table, incremental: Any = None, engine: Any = None) -> Any:
         if table.name != LINES:
             return query
-        tickets = sa.Table(TICKETS, sa.MetaData(), autoload_with=engine)
+        tickets = on_sqlite(sa.Table(TICKETS, sa.MetaData(), autoload_with=engine), engine)
         # POS timestamps are naive local time: compare with a naive cutoff.
         cutoff = future_cutoff().replace(tzinfo=None)
         latest = sa.select(sa.func.max(tickets.c.updated_at)).where(tickets.c.updated_at <= cutoff)
@@ -70,7 +71,7 @@ def lines_of_tickets_in(window: Window) -> Callable[..., Any]:
     def adapt(query: Any, table: sa.Table, incremental: Any = None, engine: Any = None) -> Any:
         if table.name != LINES:
             return query
-        tickets = sa.Table(TICKETS, sa.MetaData(), autoload_with=engine)
+        tickets = on_sqlite(sa.Table(TICKETS, sa.MetaData(), autoload_with=engine), engine)
         log.info("%s: lines of the tickets of %s", LINES, describe(window))
         in_window = sa.select(tickets.c.transaction_id).where(
             tickets.c.occurred_at >= start, tickets.c.occurred_at < end

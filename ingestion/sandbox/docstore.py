@@ -57,8 +57,16 @@ def page(
     limit: int,
     since: str | None = None,
     after: tuple[str, str] | None = None,
+    created_min: str | None = None,
+    created_max: str | None = None,
 ) -> list[tuple[str, str, str]]:
-    """Up to ``limit`` (updated_at, id, doc) rows in (updated_at, id) order."""
+    """Up to ``limit`` (updated_at, id, doc) rows in (updated_at, id) order, updated at or
+    after ``since`` and created in [``created_min``, ``created_max``] (both inclusive, like
+    Shopify's ``created_at_min`` / ``created_at_max``).
+
+    ``created_at`` is read from the document: the keyset walk on the cursor index goes on
+    where the previous page stopped, so paging through a filter reads each row once in all.
+    """
     where, params = [], []
     if since is not None:
         where.append("updated_at >= ?")
@@ -66,6 +74,12 @@ def page(
     if after is not None:
         where.append("(updated_at, id) > (?, ?)")
         params.extend(after)
+    if created_min is not None:
+        where.append("json_extract(doc, '$.created_at') >= ?")
+        params.append(created_min)
+    if created_max is not None:
+        where.append("json_extract(doc, '$.created_at') <= ?")
+        params.append(created_max)
     sql = f"SELECT updated_at, id, doc FROM {entity}"
     if where:
         sql += " WHERE " + " AND ".join(where)

@@ -31,6 +31,10 @@ CRM_PATH = re.compile(r"^/crm/v3/objects/(?P<entity>[a-z_]+)/?$")
 SHOP_PATH = re.compile(r"^/admin/api/2024-10/(?P<entity>[a-z_]+)\.json$")
 CRM_MAX_LIMIT, CRM_DEFAULT_LIMIT = 100, 10
 SHOP_MAX_LIMIT, SHOP_DEFAULT_LIMIT = 250, 50
+# Shopify's created_at window (both bounds inclusive), on the entities whose records carry a
+# created_at; a backfill of some days' orders reads those days, not the whole shop.
+SHOP_CREATED_PARAMS = ("created_at_min", "created_at_max")
+SHOP_CREATED_FILTER = ("customers", "orders", "checkouts", "products")
 FAULT_KINDS = ("429", "500", "503", "drop")
 FAULT_RATE_ENV = "OMNI_SANDBOX_FAULT_RATE"
 
@@ -134,12 +138,25 @@ class _Handler(BaseHTTPRequestHandler):
         except BadRequest as exc:
             self._error(400, str(exc))
 
-    def _rows(self, system: str, entity: str, limit: int, since, after):
-        con = docstore.open_readonly(self.server.docstores[system])
+    def _rows(self, system: str, entity: str, limit: int, since, after, **created):
+        return docstore.page(
+            self._docstore(system), entity, limit + 1, since=since, after=after, **created
+        )
+
+    def _docstore(self, system: str):
+        # One handler serves one keep-alive connection (a client paging through an entity):
+        # its read-only SQLite connections live as long as it does, not one per page.
+        cons = self.__dict__.setdefault("_cons", {})
+        if system not in cons:
+            cons[system] = docstore.open_readonly(self.server.docstores[system])
+        return cons[system]
+
+    def finish(self) -> None:
         try:
-            return docstore.page(con, entity, limit + 1, since=since, after=after)
+            super().finish()
         finally:
-            con.close()
+            for con in self.__dict__.pop("_cons", {}).values():
+                con.close()
 
     def _crm(self, entity: str, query: dict) -> None:
         limit = _limit(query, CRM_DEFAULT_LIMIT, CRM_MAX_LIMIT)
@@ -161,17 +178,28 @@ class _Handler(BaseHTTPRequestHandler):
     def _shop(self, entity: str, query: dict) -> None:
         limit = _limit(query, SHOP_DEFAULT_LIMIT, SHOP_MAX_LIMIT)
         if query.get("page_info"):
-            since, u, i = _decode_cursor(query["page_info"][0], 3)
-            since, after = since or None, (u, i)
+            # Like Shopify, the page token carries the filters of the first request.
+            since, cmin, cmax, u, i = _decode_cursor(query["page_info"][0], 5)
+            filters = (since or None, cmin or None, cmax or None)
+            after = (u, i)
         else:
-            since = query.get("updated_at_min", [None])[0]
-            since = _normalise_ts(since, "updated_at_min") if since else None
+            filters = tuple(
+                _normalise_ts(query[p][0], p) if query.get(p, [""])[0] else None
+                for p in ("updated_at_min", *SHOP_CREATED_PARAMS)
+            )
             after = None
-        rows = self._rows("ecommerce", entity, limit, since, after)
+        since, cmin, cmax = filters
+        if (cmin or cmax) and entity not in SHOP_CREATED_FILTER:
+            raise BadRequest(f"{entity} cannot be filtered on created_at")
+        rows = self._rows(
+            "ecommerce", entity, limit, since, after, created_min=cmin, created_max=cmax
+        )
         body = ('{"' + entity + '":[' + ",".join(r[2] for r in rows[:limit]) + "]}").encode()
         headers = {}
         if len(rows) > limit:
-            token = _encode_cursor(since or "", rows[limit - 1][0], rows[limit - 1][1])
+            token = _encode_cursor(
+                *(f or "" for f in filters), rows[limit - 1][0], rows[limit - 1][1]
+            )
             url = f"{self.server.base_url}/admin/api/2024-10/{entity}.json"
             headers["Link"] = (
                 f'<{url}?{urlencode({"limit": limit, "page_info": token})}>; rel="next"'

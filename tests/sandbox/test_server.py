@@ -76,6 +76,33 @@ def test_shop_link_pagination_returns_each_record_once(server, world):
     assert all(isinstance(o["line_items"], list) and o["line_items"] for o in orders)
 
 
+@pytest.mark.parametrize("entity", ["orders", "checkouts"])
+def test_shop_created_at_window_pages_only_those_records(server, world, entity):
+    """Shopify's created_at_min / created_at_max (inclusive), kept across Link pages: a
+    backfill of a few days must not page through the whole shop."""
+    con = sqlite3.connect(world / "ecommerce/shop.sqlite")
+    created = sorted(
+        r[0] for r in con.execute(f"SELECT json_extract(doc, '$.created_at') FROM {entity}")
+    )
+    con.close()
+    low, high = created[len(created) // 4], created[len(created) // 2]
+    expected = sum(low <= c <= high for c in created)
+    assert 25 < expected < len(created)  # more than one page, less than everything
+    window = shop_all(server.base_url, entity, created_at_min=low, created_at_max=high, limit=25)
+    assert sorted(r["created_at"] for r in window) == [c for c in created if low <= c <= high]
+    assert len({r["id"] for r in window}) == expected
+    # combined with the incremental filter, both apply
+    since = sorted(r["updated_at"] for r in window)[expected // 2]
+    both = shop_all(server.base_url, entity, created_at_min=low, updated_at_min=since, limit=25)
+    assert both and all(r["created_at"] >= low and r["updated_at"] >= since for r in both)
+    bad = requests.get(
+        f"{server.base_url}/admin/api/2024-10/inventory_levels.json",
+        params={"created_at_min": low},
+        headers=SHOP_AUTH,
+    )
+    assert bad.status_code == 400
+
+
 def test_limits_and_errors(server):
     base = server.base_url
     r = requests.get(f"{base}/crm/v3/objects/contacts", params={"limit": 500}, headers=CRM_AUTH)
