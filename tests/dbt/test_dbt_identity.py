@@ -177,3 +177,22 @@ def test_probabilistic_matches_are_true_pairs_and_join_what_exact_matching_canno
         "select record_key, customer_id from intermediate.int_identity_records_resolved"
     ).set_index("record_key")["customer_id"]
     assert (pairs["record_key_l"].map(resolved) == pairs["record_key_r"].map(resolved)).all()
+
+
+def test_every_marketing_delivery_belongs_to_the_customer_of_its_contact(
+    built_world: BuiltWorld,
+) -> None:
+    # The graph holds one node per contact for all their deliveries: each event must still
+    # come out under the customer of the contact it was sent to.
+    deliveries = built_world.query(
+        """
+        select sent.customer_id as delivery_customer, contact.customer_id as contact_customer
+        from raw_messaging.deliveries as raw
+        inner join marts.customer_identities as sent
+            on sent.source_entity = 'deliveries' and sent.source_record_id = raw.event_id
+        left join marts.customer_identities as contact
+            on contact.source_entity = 'contacts' and contact.source_record_id = raw.contact_id
+        """
+    )
+    assert len(deliveries) > 1000
+    assert (deliveries["delivery_customer"] == deliveries["contact_customer"]).all()

@@ -2,7 +2,8 @@
 
 On a copy of the built world's warehouse: a placeholder email is typed on shop orders of
 four different account holders (below the group-size limit: the four merge), two CRM
-contacts of different people get the same household inbox; the identity models are built.
+contacts of different people get the same household inbox, two account holders log in on
+one shared tablet (one also completes an order on it); the identity models are built.
 Then the same email reaches the orders of three more accounts (seven, above the limit of
 six): the next build excludes it, the merged customer splits, and the history says so.
 """
@@ -19,6 +20,7 @@ from dbt_world import BuiltWorld, run_dbt
 
 PLACEHOLDER = "pedidos@ejemplo.es"
 HOUSEHOLD = "familia.garcia@ejemplo.es"
+TABLET = "shared-tablet-0001"
 IDENTITY_MODELS = ("run", "-s", "+customer_identities", "+customer_id_history")
 
 
@@ -27,6 +29,7 @@ class Guarded:
     orders: list[str]  # seven shop orders of seven different customers, oldest first
     accounts_before: dict[str, str]  # order id -> customer_id in the built world
     contacts: list[str]  # two CRM contacts of different people, given one inbox
+    tablet_accounts: dict[str, str]  # shop account -> customer_id, earlier login first
     first: BuiltWorld  # placeholder on four orders
     first_resolved: pd.DataFrame
     second: BuiltWorld  # placeholder on all seven
@@ -70,7 +73,22 @@ def guarded_world(built_world: BuiltWorld, tmp_path_factory: pytest.TempPathFact
             qualify row_number() over (partition by c.firstname order by c.id) = 1
             """
         ).fetchall()
-        assert len(orders) == 7 and len(contacts) == 2
+        # Two account holders with an order each, neither among the seven above.
+        tablet_users = con.execute(
+            """
+            select o.customer_id, any_value(o.id order by o.id), any_value(i.customer_id)
+            from raw_ecommerce.orders as o
+            inner join marts.customer_identities as i
+                on i.source_entity = 'customers' and i.source_record_id = o.customer_id
+            where i.customer_id not in (select unnest(?))
+            group by o.customer_id
+            order by o.customer_id
+            limit 2
+            """,
+            [[c for _, c in orders]],
+        ).fetchall()
+        assert len(orders) == 7 and len(contacts) == 2 and len(tablet_users) == 2
+        _log_in_on_one_tablet(con, tablet_users)
         order_ids = [o for o, _ in orders]
         con.execute(
             f"update raw_ecommerce.orders set email = '{PLACEHOLDER}' where id in (?, ?, ?, ?)",
@@ -97,17 +115,55 @@ def guarded_world(built_world: BuiltWorld, tmp_path_factory: pytest.TempPathFact
         orders=order_ids,
         accounts_before=dict(orders),
         contacts=[c for (c,) in contacts],
+        tablet_accounts={account: customer for account, _, customer in tablet_users},
         first=BuiltWorld(built_world.sources, first_copy, ""),
         first_resolved=first_resolved,
         second=world,
     )
 
 
-def _exclusions(world: BuiltWorld, value: str) -> pd.DataFrame:
+def _log_in_on_one_tablet(con: duckdb.DuckDBPyConnection, users: list[tuple]) -> None:
+    """The first user logs in on the tablet and completes their order on it; two days later
+    the second logs in and browses."""
+    (first, first_order, _), (second, _, _) = users
+    events = [
+        ("ev-tablet-1", first, "login", "2025-09-20 10:00:00+00", None),
+        ("ev-tablet-2", first, "order_completed", "2025-09-20 10:20:00+00", first_order),
+        ("ev-tablet-3", second, "login", "2025-09-22 18:00:00+00", None),
+        ("ev-tablet-4", second, "product_view", "2025-09-22 18:05:00+00", None),
+    ]
+    for event_id, user, event_type, at, order in events:
+        con.execute(
+            """
+            insert into raw_clickstream.events
+                (event_id, anonymous_id, user_id, platform, event_type, occurred_at, order_id,
+                 _dlt_load_id)
+            select ?, ?, ?, 'app', ?, ?::timestamptz, ?, max(_dlt_load_id)
+            from raw_clickstream.events
+            """,
+            [event_id, TABLET, user, event_type, at, order],
+        )
+
+
+def _exclusions(world: BuiltWorld, value: str, identifier_type: str = "email") -> pd.DataFrame:
     return world.query(
         "select * from intermediate.int_identifiers_excluded "
-        f"where identifier_type = 'email' and identifier_value = '{value}'"
+        f"where identifier_type = '{identifier_type}' and identifier_value = '{value}'"
     )
+
+
+def test_a_shared_tablet_joins_no_one_and_stays_with_its_last_login(
+    guarded_world: Guarded,
+) -> None:
+    audit = _exclusions(guarded_world.first, TABLET, "anonymous_id")
+    assert audit["reason"].tolist() == ["shared_device"]
+    assert audit["distinct_accounts"].iloc[0] == 2
+    resolved = guarded_world.first_resolved
+    (first, before_first), (second, before_second) = guarded_world.tablet_accounts.items()
+    # Both account holders keep the customer they were before the tablet existed.
+    assert _customer_of(resolved, "customers", [first, second]) == [before_first, before_second]
+    # The tablet itself is the second user's: the account that logged in on it last.
+    assert _customer_of(resolved, "anonymous_ids", [TABLET]) == [before_second]
 
 
 def test_an_email_on_few_accounts_still_joins_them(guarded_world: Guarded) -> None:

@@ -43,10 +43,7 @@ contact_points as (
         ) as preference
     from resolved
     inner join identifiers
-        on
-            resolved.source_system = identifiers.source_system
-            and resolved.source_entity = identifiers.source_entity
-            and resolved.source_record_id = identifiers.source_record_id
+        on resolved.record_key = identifiers.record_key
     left join excluded
         on
             identifiers.identifier_type = excluded.identifier_type

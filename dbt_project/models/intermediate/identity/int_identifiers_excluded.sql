@@ -10,7 +10,10 @@
       what the name rule cannot see: unnamed junk (`test@…` typed at many checkouts, a shared
       family tablet logged into many accounts, a placeholder number on guest orders). One
       person has at most a contact, a duplicate contact and a shop account, so the limits sit
-      above what a household reaches. -#}
+      above what a household reaches;
+    - shared_device: a browser or app id on which more than one shop account logged in (a
+      family tablet, a shop's demo device). Its id links no one; the device's own record
+      stays with the account that logged in last (`int_identity_edges`). -#}
 {%- set max_accounts = var('identity_max_accounts_per_identifier') %}
 with
 
@@ -28,9 +31,7 @@ store_phones as (
 named_records as (
 
     select
-        source_system,
-        source_entity,
-        source_record_id,
+        record_key,
         {{ sorted_letters('first_name_key') }}
         || ' ' || coalesce({{ sorted_letters('last_name_key') }}, '') as person_name_key
     from {{ ref('int_identity_named_records') }}
@@ -45,10 +46,7 @@ names_per_identifier as (
         count(distinct named_records.person_name_key) as distinct_names
     from {{ ref('int_identifiers_unioned') }} as identifiers
     inner join named_records
-        on
-            identifiers.source_system = named_records.source_system
-            and identifiers.source_entity = named_records.source_entity
-            and identifiers.source_record_id = named_records.source_record_id
+        on identifiers.record_key = named_records.record_key
     where identifiers.identifier_type in ('email', 'phone')
     group by identifiers.identifier_type, identifiers.identifier_value
 
@@ -80,9 +78,7 @@ account_identifiers as (
 
     -- The accounts a record belongs to: its own id, or the account that placed the order.
     select
-        source_system,
-        source_entity,
-        source_record_id,
+        record_key,
         identifier_type || ':' || identifier_value as account_key
     from {{ ref('int_identifiers_unioned') }}
     where identifier_type in ('crm_contact_id', 'shop_customer_id')
@@ -99,10 +95,7 @@ accounts_per_identifier as (
     inner join account_limits
         on identifiers.identifier_type = account_limits.identifier_type
     inner join account_identifiers
-        on
-            identifiers.source_system = account_identifiers.source_system
-            and identifiers.source_entity = account_identifiers.source_entity
-            and identifiers.source_record_id = account_identifiers.source_record_id
+        on identifiers.record_key = account_identifiers.record_key
     group by identifiers.identifier_type, identifiers.identifier_value
 
 ),
@@ -120,6 +113,19 @@ too_many_accounts as (
 
 ),
 
+shared_devices as (
+
+    select
+        'anonymous_id' as identifier_type,
+        source_record_id as identifier_value,
+        'shared_device' as reason
+    from {{ ref('int_identifiers_unioned') }}
+    where source_entity = 'anonymous_ids' and identifier_type = 'shop_customer_id'
+    group by source_record_id
+    having count(*) > 1
+
+),
+
 excluded as (
 
     select * from store_phones
@@ -127,6 +133,8 @@ excluded as (
     select * from shared
     union all
     select * from too_many_accounts
+    union all
+    select * from shared_devices
 
 ),
 
@@ -155,7 +163,9 @@ audited as (
         with_usage.reason,
         with_usage.records_carrying,
         coalesce(accounts_per_identifier.distinct_accounts, 0) as distinct_accounts,
-        account_limits.max_accounts,
+        case
+            when with_usage.reason = 'shared_device' then 1 else account_limits.max_accounts
+        end as max_accounts,
         coalesce(names_per_identifier.distinct_names, 0) as distinct_names
     from with_usage
     left join account_limits

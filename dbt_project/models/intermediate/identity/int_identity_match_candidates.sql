@@ -26,25 +26,16 @@ contact_points as (
 
     -- Joined to the named records first: they are a small share of all identifiers.
     select
-        identifiers.source_system,
-        identifiers.source_entity,
-        identifiers.source_record_id,
+        identifiers.record_key,
         identifiers.identifier_type,
         identifiers.identifier_value,
         row_number() over (
-            partition by
-                identifiers.source_system,
-                identifiers.source_entity,
-                identifiers.source_record_id,
-                identifiers.identifier_type
+            partition by identifiers.record_key, identifiers.identifier_type
             order by identifiers.identifier_rank, identifiers.identifier_value
         ) as contact_rank
     from named
     inner join {{ ref('int_identifiers_unioned') }} as identifiers
-        on
-            named.source_system = identifiers.source_system
-            and named.source_entity = identifiers.source_entity
-            and named.source_record_id = identifiers.source_record_id
+        on named.record_key = identifiers.record_key
     left join junk
         on
             identifiers.identifier_type = junk.identifier_type
@@ -58,14 +49,12 @@ contact_points as (
 first_contact_points as (
 
     select
-        source_system,
-        source_entity,
-        source_record_id,
+        record_key,
         max(case when identifier_type = 'email' then identifier_value end) as email,
         max(case when identifier_type = 'phone' then identifier_value end) as phone
     from contact_points
     where contact_rank = 1
-    group by source_system, source_entity, source_record_id
+    group by record_key
 
 ),
 
@@ -96,10 +85,7 @@ candidates as (
         contacts.zip_code
     from named
     left join first_contact_points
-        on
-            named.source_system = first_contact_points.source_system
-            and named.source_entity = first_contact_points.source_entity
-            and named.source_record_id = first_contact_points.source_record_id
+        on named.record_key = first_contact_points.record_key
     -- Equalities only: a constant in a left join's condition makes DuckDB loop over pairs.
     left join contacts
         on

@@ -1,10 +1,9 @@
 {#- Every identity record with the customer it resolved to. A cluster is a customer only if
     it holds a person identifier (email, phone, loyalty card, CRM contact, shop account,
     social handle): a browser id that never logged in or ordered is a visitor, and an
-    anonymous ticket with its return is still anonymous. `customer_id` is a hash of the cluster's smallest record key, so it stays the
+    anonymous ticket with its return is still anonymous. `customer_id` (made in
+    `int_identity_clusters`) is a hash of the cluster's smallest record key, so it stays the
     same from run to run as long as that record stays in the cluster. -#}
-{%- set linking_only = "'" ~ var('identity_linking_only_identifiers') | join("', '") ~ "'" %}
-
 with
 
 records as (
@@ -16,22 +15,6 @@ records as (
 clusters as (
 
     select * from {{ ref('int_identity_clusters') }}
-
-),
-
-edges as (
-
-    select * from {{ ref('int_identity_edges') }}
-
-),
-
-person_clusters as (
-
-    select distinct clusters.cluster_key
-    from clusters
-    inner join edges
-        on clusters.record_key = edges.record_key
-    where {{ dbt.split_part('edges.identifier_key', "':'", 1) }} not in ({{ linking_only }})
 
 ),
 
@@ -48,16 +31,11 @@ resolved as (
         records.seen_at,
         records.updated_at,
         records.is_archived,
-        person_clusters.cluster_key,
-        case
-            when person_clusters.cluster_key is not null
-                then 'cus_' || substr({{ dbt.hash('person_clusters.cluster_key') }}, 1, 16)
-        end as customer_id
+        clusters.cluster_key,
+        clusters.customer_id
     from records
     left join clusters
-        on records.record_key = clusters.record_key
-    left join person_clusters
-        on clusters.cluster_key = person_clusters.cluster_key
+        on coalesce(records.grouped_record_key, records.record_key) = clusters.record_key
 
 )
 

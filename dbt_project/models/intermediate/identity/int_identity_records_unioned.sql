@@ -2,13 +2,16 @@
     record and first_seen_at need (returns and pickups belong to whoever placed the order
     they point at). `record_key` starts with a rank so that the smallest key
     of a cluster (which names the customer) is its CRM contact when it has one: the most
-    stable member. -#}
+    stable member. A view: read once by `int_identity_records_resolved`, which keeps every
+    column, and for its named records by `int_identity_named_records`. -#}
+{{ config(materialized='view') }}
+
 with
 
 contacts as (
 
     select
-        '01|crm|contacts|' || crm_contact_id as record_key,
+        {{ identity_record_key(1, 'crm', 'contacts', 'crm_contact_id') }} as record_key,
         'crm' as source_system,
         'contacts' as source_entity,
         crm_contact_id as source_record_id,
@@ -17,7 +20,8 @@ contacts as (
         last_name,
         created_at as seen_at,
         updated_at,
-        is_archived
+        is_archived,
+        cast(null as {{ dbt.type_string() }}) as grouped_record_key
     from {{ ref('stg_crm__contacts') }}
 
 ),
@@ -25,7 +29,7 @@ contacts as (
 shop_customers as (
 
     select
-        '02|ecommerce|customers|' || shop_customer_id as record_key,
+        {{ identity_record_key(2, 'ecommerce', 'customers', 'shop_customer_id') }} as record_key,
         'ecommerce' as source_system,
         'customers' as source_entity,
         shop_customer_id as source_record_id,
@@ -34,7 +38,8 @@ shop_customers as (
         last_name,
         created_at as seen_at,
         updated_at,
-        account_state = 'deleted' as is_archived
+        account_state = 'deleted' as is_archived,
+        cast(null as {{ dbt.type_string() }}) as grouped_record_key
     from {{ ref('stg_ecommerce__customers') }}
 
 ),
@@ -42,7 +47,7 @@ shop_customers as (
 loyalty_accounts as (
 
     select
-        '03|crm|loyalty_accounts|' || loyalty_id as record_key,
+        {{ identity_record_key(3, 'crm', 'loyalty_accounts', 'loyalty_id') }} as record_key,
         'crm' as source_system,
         'loyalty_accounts' as source_entity,
         loyalty_id as source_record_id,
@@ -51,7 +56,8 @@ loyalty_accounts as (
         cast(null as {{ dbt.type_string() }}) as last_name,
         enrolled_at as seen_at,
         updated_at,
-        false as is_archived
+        false as is_archived,
+        cast(null as {{ dbt.type_string() }}) as grouped_record_key
     from {{ ref('stg_crm__loyalty_accounts') }}
 
 ),
@@ -59,7 +65,7 @@ loyalty_accounts as (
 shop_orders as (
 
     select
-        '04|ecommerce|orders|' || shop_order_id as record_key,
+        {{ identity_record_key(4, 'ecommerce', 'orders', 'shop_order_id') }} as record_key,
         'ecommerce' as source_system,
         'orders' as source_entity,
         shop_order_id as source_record_id,
@@ -68,7 +74,8 @@ shop_orders as (
         cast(null as {{ dbt.type_string() }}) as last_name,
         created_at as seen_at,
         updated_at,
-        false as is_archived
+        false as is_archived,
+        cast(null as {{ dbt.type_string() }}) as grouped_record_key
     from {{ ref('stg_ecommerce__orders') }}
 
 ),
@@ -76,7 +83,7 @@ shop_orders as (
 store_transactions as (
 
     select
-        '05|pos|transactions|' || transaction_id as record_key,
+        {{ identity_record_key(5, 'pos', 'transactions', 'transaction_id') }} as record_key,
         'pos' as source_system,
         'transactions' as source_entity,
         transaction_id as source_record_id,
@@ -85,7 +92,8 @@ store_transactions as (
         cast(null as {{ dbt.type_string() }}) as last_name,
         occurred_at as seen_at,
         updated_at,
-        false as is_archived
+        false as is_archived,
+        cast(null as {{ dbt.type_string() }}) as grouped_record_key
     from {{ ref('stg_pos__transactions') }}
 
 ),
@@ -93,7 +101,7 @@ store_transactions as (
 checkouts as (
 
     select
-        '06|ecommerce|checkouts|' || checkout_id as record_key,
+        {{ identity_record_key(6, 'ecommerce', 'checkouts', 'checkout_id') }} as record_key,
         'ecommerce' as source_system,
         'checkouts' as source_entity,
         checkout_id as source_record_id,
@@ -102,7 +110,8 @@ checkouts as (
         cast(null as {{ dbt.type_string() }}) as last_name,
         created_at as seen_at,
         updated_at,
-        false as is_archived
+        false as is_archived,
+        cast(null as {{ dbt.type_string() }}) as grouped_record_key
     from {{ ref('stg_ecommerce__checkouts') }}
 
 ),
@@ -110,7 +119,7 @@ checkouts as (
 conversations as (
 
     select
-        '07|messaging|conversations|' || conversation_id as record_key,
+        {{ identity_record_key(7, 'messaging', 'conversations', 'conversation_id') }} as record_key,
         'messaging' as source_system,
         'conversations' as source_entity,
         conversation_id as source_record_id,
@@ -119,7 +128,8 @@ conversations as (
         cast(null as {{ dbt.type_string() }}) as last_name,
         started_at as seen_at,
         coalesce(resolved_at, started_at) as updated_at,
-        false as is_archived
+        false as is_archived,
+        cast(null as {{ dbt.type_string() }}) as grouped_record_key
     from {{ ref('stg_messaging__conversations') }}
 
 ),
@@ -127,7 +137,7 @@ conversations as (
 deliveries as (
 
     select
-        '08|messaging|deliveries|' || delivery_event_id as record_key,
+        {{ identity_record_key(8, 'messaging', 'deliveries', 'delivery_event_id') }} as record_key,
         'messaging' as source_system,
         'deliveries' as source_entity,
         delivery_event_id as source_record_id,
@@ -136,7 +146,11 @@ deliveries as (
         cast(null as {{ dbt.type_string() }}) as last_name,
         occurred_at as seen_at,
         occurred_at as updated_at,
-        false as is_archived
+        false as is_archived,
+        case
+            when crm_contact_id is not null
+                then {{ identity_record_key(8, 'messaging', 'deliveries_of_contact', 'crm_contact_id') }}
+        end as grouped_record_key
     from {{ ref('stg_messaging__delivery_events') }}
 
 ),
@@ -144,7 +158,7 @@ deliveries as (
 anonymous_ids as (
 
     select
-        '09|clickstream|anonymous_ids|' || anonymous_id as record_key,
+        {{ identity_record_key(9, 'clickstream', 'anonymous_ids', 'anonymous_id') }} as record_key,
         'clickstream' as source_system,
         'anonymous_ids' as source_entity,
         anonymous_id as source_record_id,
@@ -153,7 +167,8 @@ anonymous_ids as (
         cast(null as {{ dbt.type_string() }}) as last_name,
         min(occurred_at) as seen_at,
         max(occurred_at) as updated_at,
-        false as is_archived
+        false as is_archived,
+        cast(null as {{ dbt.type_string() }}) as grouped_record_key
     from {{ ref('stg_clickstream__events') }}
     group by anonymous_id
 
@@ -162,7 +177,7 @@ anonymous_ids as (
 store_returns as (
 
     select
-        '10|pos|returns|' || return_id as record_key,
+        {{ identity_record_key(10, 'pos', 'returns', 'return_id') }} as record_key,
         'pos' as source_system,
         'returns' as source_entity,
         return_id as source_record_id,
@@ -171,7 +186,8 @@ store_returns as (
         cast(null as {{ dbt.type_string() }}) as last_name,
         returned_at as seen_at,
         updated_at,
-        false as is_archived
+        false as is_archived,
+        cast(null as {{ dbt.type_string() }}) as grouped_record_key
     from {{ ref('stg_pos__returns') }}
 
 ),
@@ -179,7 +195,7 @@ store_returns as (
 pickups as (
 
     select
-        '11|pos|pickups|' || pickup_id as record_key,
+        {{ identity_record_key(11, 'pos', 'pickups', 'pickup_id') }} as record_key,
         'pos' as source_system,
         'pickups' as source_entity,
         pickup_id as source_record_id,
@@ -188,7 +204,8 @@ pickups as (
         cast(null as {{ dbt.type_string() }}) as last_name,
         ready_at as seen_at,
         updated_at,
-        false as is_archived
+        false as is_archived,
+        cast(null as {{ dbt.type_string() }}) as grouped_record_key
     from {{ ref('stg_pos__pickups') }}
 
 ),

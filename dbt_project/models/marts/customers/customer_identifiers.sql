@@ -7,14 +7,24 @@ with
 
 resolved as (
 
-    select * from {{ ref('int_identity_records_resolved') }}
+    select
+        record_key,
+        customer_id,
+        source_system,
+        source_entity,
+        source_record_id
+    from {{ ref('int_identity_records_resolved') }}
     where customer_id is not null
 
 ),
 
 identifiers as (
 
-    select * from {{ ref('int_identifiers_unioned') }}
+    select
+        record_key,
+        identifier_type,
+        identifier_value
+    from {{ ref('int_identifiers_unioned') }}
 
 ),
 
@@ -39,10 +49,7 @@ final as (
         excluded.identifier_value is null as is_used_for_matching
     from resolved
     inner join identifiers
-        on
-            resolved.source_system = identifiers.source_system
-            and resolved.source_entity = identifiers.source_entity
-            and resolved.source_record_id = identifiers.source_record_id
+        on resolved.record_key = identifiers.record_key
     left join excluded
         on
             identifiers.identifier_type = excluded.identifier_type

@@ -8,79 +8,82 @@
 
 with
 
-identifiers as (
-
-    select * from {{ ref('customer_identifiers') }}
-
-),
-
-identifier_counts as (
+resolved as (
 
     select
+        record_key,
+        customer_id,
         source_system,
         source_entity,
-        source_record_id,
-        count(*) as identifiers_count
-    from identifiers
-    group by source_system, source_entity, source_record_id
+        source_record_id
+    from {{ ref('int_identity_records_resolved') }}
+    where customer_id is not null
 
 ),
 
-ranked as (
+excluded as (
 
+    select distinct
+        identifier_type,
+        identifier_value
+    from {{ ref('int_identifiers_excluded') }}
+
+),
+
+identifiers as (
+
+    -- One integer orders a record's identifiers: type priority, then used for matching
+    -- before excluded, then the field's rank (below 100000: a record has a few fields). A
+    -- record's identifiers never tie on it (one identifier per type and rank), so
+    -- `min_by` on an integer picks the strongest: far cheaper than a window or a struct key
+    -- over tens of millions of rows.
     select
-        identifiers.customer_id,
-        identifiers.source_system,
-        identifiers.source_entity,
-        identifiers.source_record_id,
+        identifiers.record_key,
         identifiers.identifier_type,
         identifiers.identifier_value,
-        identifiers.is_used_for_matching,
-        row_number() over (
-            partition by
-                identifiers.source_system,
-                identifiers.source_entity,
-                identifiers.source_record_id
-            order by
-                case identifiers.identifier_type
-                    {%- for identifier_type in priority %}
-                    when '{{ identifier_type }}' then {{ loop.index }}
-                    {%- endfor %}
-                    else {{ priority | length + 1 }}
-                end asc,
-                identifiers.is_used_for_matching desc,
-                unioned.identifier_rank asc,
-                identifiers.identifier_value asc
-        ) as strength
-    from identifiers
-    inner join {{ ref('int_identifiers_unioned') }} as unioned
+        case identifiers.identifier_type
+            {%- for identifier_type in priority %}
+            when '{{ identifier_type }}' then {{ loop.index }}
+            {%- endfor %}
+            else {{ priority | length + 1 }}
+        end * 1000000
+        + case when excluded.identifier_value is null then 0 else 100000 end
+        + identifiers.identifier_rank as strength
+    from {{ ref('int_identifiers_unioned') }} as identifiers
+    left join excluded
         on
-            identifiers.source_system = unioned.source_system
-            and identifiers.source_entity = unioned.source_entity
-            and identifiers.source_record_id = unioned.source_record_id
-            and identifiers.identifier_type = unioned.identifier_type
-            and identifiers.identifier_value = unioned.identifier_value
+            identifiers.identifier_type = excluded.identifier_type
+            and identifiers.identifier_value = excluded.identifier_value
+
+),
+
+strongest as (
+
+    select
+        record_key,
+        min(strength) as strength,
+        min_by(identifier_type, strength) as identifier_type,
+        min_by(identifier_value, strength) as identifier_value,
+        count(*) as identifiers_count
+    from identifiers
+    group by record_key
 
 ),
 
 final as (
 
     select
-        ranked.customer_id,
-        ranked.source_system,
-        ranked.source_entity,
-        ranked.source_record_id,
-        ranked.identifier_type,
-        ranked.identifier_value,
-        ranked.is_used_for_matching,
-        identifier_counts.identifiers_count
-    from ranked
-    inner join identifier_counts
-        on
-            ranked.source_system = identifier_counts.source_system
-            and ranked.source_entity = identifier_counts.source_entity
-            and ranked.source_record_id = identifier_counts.source_record_id
-    where ranked.strength = 1
+        resolved.customer_id,
+        resolved.source_system,
+        resolved.source_entity,
+        resolved.source_record_id,
+        strongest.identifier_type,
+        strongest.identifier_value,
+        strongest.strength % 1000000 < 100000 as is_used_for_matching,
+        strongest.identifiers_count
+    from resolved
+    inner join strongest
+        on resolved.record_key = strongest.record_key
 
 )
 
