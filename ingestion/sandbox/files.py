@@ -25,7 +25,7 @@ SPEND_COLUMNS = ("date", "channel", "campaign_id", "spend", "impressions", "clic
 
 
 GZIP_LEVEL = 2  # ISA-L's default: ~10x faster than zlib at 3 for ~5 % more bytes
-MAX_IN_FLIGHT = 8  # files queued on the workers: bounds the memory the overlap costs
+MAX_IN_FLIGHT = 4  # files queued on the workers: bounds the memory the overlap costs
 
 
 def gzip_bytes(payload: bytes) -> bytes:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import orjson
@@ -28,6 +30,9 @@ from .records import (
 )
 from .state import Pending, PendingTables, WorldState
 from .truth import TRUTH_SCHEMA
+
+if TYPE_CHECKING:
+    from .filerows import FileRows
 
 log = logging.getLogger(__name__)
 
@@ -76,28 +81,34 @@ def _as_table(versions: list[Version], like: pa.Schema | None) -> pa.Table:
     )
 
 
-def _write_table_entity(out: Path, state: WorldState, system: str, entity: str,
-                        tables: list[pa.Table], window_first_day: str, writer: FileWriter,
-                        pending: PendingTables) -> pa.Table | None:  # fmt: skip
-    """Write the ready rows of one Arrow-built file entity; returns its truth rows."""
+def write_table_entity(out: Path, state: WorldState, system: str, entity: str,
+                        tables: list[pa.Table], window_first_day: str, end: date,
+                        writer: FileWriter, pending: PendingTables) -> pa.Table | None:  # fmt: skip
+    """Write the rows of one Arrow-built file entity that arrive before ``end`` (the rest
+    wait in ``pending``); returns their truth rows."""
     parked = pending.take(system, entity)
     if parked is not None:
         tables = [parked, *tables]
     if not tables:
         return None
     table = pa.concat_tables(tables, promote_options="default")
-    # Arrival day as an integer: a stable sort on it groups the rows by partition, ready
-    # ones (before the world's end) first, in the order they were produced.
+    # Arrival day as an integer: rows before the world's end are ready, the rest wait.
     day = pc.cast(pc.cast(table["_dt"], pa.date32()), pa.int32()).to_numpy()
     first = np.datetime64(window_first_day, "D").astype(np.int32)
     day = np.maximum(day, first)  # already closed: arrives in the first open partition
-    order = np.argsort(day, kind="stable")
-    n_ready = int(np.searchsorted(day[order], np.datetime64(state.end, "D").astype(np.int32)))
-    pending.put(system, entity, table.take(order[n_ready:]))
+    is_ready = day < np.datetime64(end, "D").astype(np.int32)
+    n_ready = int(is_ready.sum())
+    # Copies of multi-million-row tables cost more than building them: only when needed.
+    if n_ready < table.num_rows:
+        pending.put(system, entity, table.filter(pa.array(~is_ready)))
     if not n_ready:
         return None
-    ready = table.take(order[:n_ready])
-    days, counts = np.unique(day[order[:n_ready]], return_counts=True)
+    ready = table if n_ready == table.num_rows else table.filter(pa.array(is_ready))
+    day = day[is_ready]
+    if (np.diff(day) < 0).any():  # group by partition, keeping the order rows were made in
+        order = np.argsort(day, kind="stable")
+        ready, day = ready.take(order), day[order]
+    days, counts = np.unique(day, return_counts=True)
     body = ready.drop_columns(list(META_COLUMNS))
     start = 0
     for d, k in zip(days.astype("datetime64[D]").astype(str), counts.tolist(), strict=True):
@@ -117,12 +128,17 @@ def _write_table_entity(out: Path, state: WorldState, system: str, entity: str,
 def latest_versions(table: pa.Table) -> pa.Table:
     """The last version of each ``_key`` (by ``_dt``, then by position), in (_dt, _key) order."""
     # Arrow's sort is stable: versions visible at the same instant keep emission order.
-    table = table.take(pc.sort_indices(table, [("_key", "ascending"), ("_dt", "ascending")]))
-    keys = table["_key"]
+    # Indices only until the end: one copy of the (up to a million-row) table, not three.
+    by_key = pc.sort_indices(table.select(["_key", "_dt"]),
+                             [("_key", "ascending"), ("_dt", "ascending")])  # fmt: skip
+    keys = table["_key"].take(by_key)
     n = table.num_rows
     last = pc.not_equal(keys.slice(0, n - 1), keys.slice(1)) if n > 1 else pa.array([], pa.bool_())
     mask = pa.concat_arrays([*(c for c in pa.chunked_array(last).chunks), pa.array([True])])
-    return table.filter(mask).sort_by([("_dt", "ascending"), ("_key", "ascending")])
+    latest = by_key.filter(mask)
+    order = pc.sort_indices(table.select(["_dt", "_key"]).take(latest),
+                            [("_dt", "ascending"), ("_key", "ascending")])  # fmt: skip
+    return table.take(latest.take(order))
 
 
 def _write_doc_table_entity(state: WorldState, system: str, entity: str, tables: list[pa.Table],
@@ -135,8 +151,10 @@ def _write_doc_table_entity(state: WorldState, system: str, entity: str, tables:
         return None
     table = pa.concat_tables(tables, promote_options="default")
     ready_mask = pc.less(table["_dt"], f"{state.end.isoformat()}T00:00:00Z")
-    pending.put(system, entity, table.filter(pc.invert(ready_mask)))
-    ready = table.filter(ready_mask)
+    if not pc.all(ready_mask).as_py():
+        pending.put(system, entity, table.filter(pc.invert(ready_mask)))
+        table = table.filter(ready_mask)
+    ready = table
     if not ready.num_rows:
         return None
     latest = latest_versions(ready)
@@ -146,13 +164,16 @@ def _write_doc_table_entity(state: WorldState, system: str, entity: str, tables:
 
 
 def materialize(out: Path, state: WorldState, batch: Batch, window_first_day: str,
-                writer: FileWriter, db: DbWriter, pending_store: Pending) -> pa.Table:  # fmt: skip
-    """Apply ``batch`` plus the pending queue; returns the new ground-truth identity rows.
+                file_rows: FileRows, db: DbWriter, pending_store: Pending) -> pa.Table:  # fmt: skip
+    """Apply ``batch`` plus the pending queue; returns the new ground-truth identity rows
+    (those of the file entities ``file_rows`` parks itself).
 
-    Partition files go to ``writer`` and SQLite rows to ``db``, which may still be writing
-    them when this returns.
+    File entities go to ``file_rows``, SQLite rows to ``db``; both may still be writing them
+    when this returns.
     """
-    db.drain()  # last month's rows are in: memory holds at most one month in flight
+    # Last window's rows are in: memory holds at most one window in flight.
+    db.drain()
+    file_rows.drain()
     queue = pending_store.queue
     merged: dict[tuple[str, str], list[Version]] = defaultdict(list)
     for key, versions in queue.pop_all().items():
@@ -169,10 +190,7 @@ def materialize(out: Path, state: WorldState, batch: Batch, window_first_day: st
         stray = merged.pop((system, entity), [])
         if stray:
             tables.append(_as_table(stray, tables[0].schema if tables else None))
-        rows = _write_table_entity(out, state, system, entity, tables, window_first_day,
-                                   writer, pending_store.tables)  # fmt: skip
-        if rows is not None:
-            truth.append(rows)
+        file_rows.submit(system, entity, tables)
     for system, entity in DOC_TABLE_ENTITIES:
         tables = list(batch.tables.pop((system, entity), []))
         stray = merged.pop((system, entity), [])
@@ -199,7 +217,7 @@ def materialize(out: Path, state: WorldState, batch: Batch, window_first_day: st
                     write_spend_partition(out, dt, [v.doc for v in rows])
                 else:
                     write_jsonl_partition(out, system, entity, dt, [v.doc for v in rows],
-                                          writer)  # fmt: skip
+                                          file_rows.writer)  # fmt: skip
             name = f"{system}.{entity}"
             state.file_parts[name] = state.file_parts.get(name, 0) + len(ready)
             truth.append(

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .catalog import DOMAIN_TYPOS, NICKNAMES
 from .timeutil import present
@@ -129,14 +131,16 @@ def mailbox_key(email: str) -> str:
 
 
 def mailbox_keys(emails: pd.Series) -> pd.Series:
-    """``mailbox_key`` over a Series of addresses, vectorised."""
+    """``mailbox_key`` over a Series of addresses, vectorised (Arrow string kernels)."""
     if emails.empty:
         return pd.Series([], index=emails.index, dtype=object)
-    e = emails.str.strip().str.lower()
-    parts = e.str.partition("@")
-    local, domain = parts[0], parts[2]
-    gmail = domain.isin(GMAIL_DOMAINS)
-    plain = local.str.split("+", n=1).str[0].str.replace(".", "", regex=False)
-    local = local.where(~gmail, plain)
-    domain = domain.where(~gmail, "gmail.com")
-    return (local + "@" + domain).astype(object)
+    e = pc.utf8_lower(pc.utf8_trim_whitespace(pa.array(emails.to_numpy(dtype=object), pa.string())))
+    # partition("@"): everything before the first @, and everything after it
+    parts = pc.extract_regex(e, r"^(?P<local>[^@]*)@?(?P<domain>.*)$")
+    local, domain = parts.field("local"), parts.field("domain")
+    gmail = pc.is_in(domain, pa.array(GMAIL_DOMAINS))
+    plain = pc.replace_substring(pc.replace_substring_regex(local, r"\+.*$", ""), ".", "")
+    local = pc.if_else(gmail, plain, local)
+    domain = pc.if_else(gmail, "gmail.com", domain)
+    keys = pc.binary_join_element_wise(local, "@", domain, "")
+    return pd.Series(keys.to_numpy(zero_copy_only=False), index=emails.index, dtype=object)

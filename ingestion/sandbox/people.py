@@ -6,6 +6,8 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .catalog import (
     ACQUISITION_CHANNELS,
@@ -18,6 +20,7 @@ from .catalog import (
     SEGMENTS,
     SURNAMES,
 )
+from .columns import padded_ids, strings
 from .mess import mailbox_key, mailbox_keys
 from .params import WorldParams
 from .state import as_objects
@@ -27,10 +30,46 @@ _ASCII = str.maketrans("áéíóúÁÉÍÓÚñÑüÜ", "aeiouAEIOUnNuU")
 HISTORY_DAYS = 3 * 365  # how far back pre-existing customers signed up
 
 
-def _hex_ids(rng: np.random.Generator, n: int) -> np.ndarray:
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_NIBBLES = np.arange(28, -1, -4, dtype=np.uint64)
+
+
+def _hex8(x: np.ndarray) -> np.ndarray:
+    """32-bit numbers as rows of eight lower-case hex digits (ASCII bytes)."""
+    return _HEX[(x[:, None] >> _NIBBLES) & np.uint64(15)]
+
+
+def _hex_ids(
+    rng: np.random.Generator, n: int, sep: bytes = b"-", prefix: bytes = b""
+) -> np.ndarray:
+    """``f"{prefix}{hi:08x}{sep}{lo:08x}"`` for random hi, lo; built as bytes, not f-strings
+    (a million of those cost seconds)."""
     hi = rng.integers(0, 2**32, size=n, dtype=np.uint64)
     lo = rng.integers(0, 2**32, size=n, dtype=np.uint64)
-    return np.array([f"{a:08x}-{b:08x}" for a, b in zip(hi, lo, strict=True)], dtype=object)
+    parts = [np.frombuffer(prefix * n, np.uint8).reshape(n, len(prefix)), _hex8(hi),
+             np.frombuffer(sep * n, np.uint8).reshape(n, len(sep)), _hex8(lo)]  # fmt: skip
+    raw = np.ascontiguousarray(np.concatenate(parts, axis=1))
+    width = raw.shape[1]
+    return raw.view(f"S{width}").ravel().astype(f"U{width}").astype(object)
+
+
+def _numbered(prefix: str, numbers: np.ndarray, width: int = 0) -> np.ndarray:
+    """``f"{prefix}{n:0{width}d}"`` for every n, formatted by Arrow, as Python strings."""
+    return padded_ids(prefix, numbers, width).to_numpy(zero_copy_only=False)
+
+
+def _zips(prov: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """The province's postcode prefix and three drawn digits."""
+    prefix = strings(np.array([p[2] for p in PROVINCES], dtype=object)[prov])
+    return pc.binary_join_element_wise(prefix, padded_ids("", z, 3), "").to_numpy(
+        zero_copy_only=False
+    )
+
+
+def _per_value(values: np.ndarray, fn) -> np.ndarray:
+    """``fn`` applied once per distinct value (names come from short lists)."""
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object))
+    return np.array([fn(u) for u in uniques], dtype=object)[codes]
 
 
 def _channel_weights(rng: np.random.Generator, segment: np.ndarray) -> np.ndarray:
@@ -58,16 +97,21 @@ def _email_candidates(rng: np.random.Generator, first: np.ndarray, last: np.ndar
     """Name-based addresses as people pick them; several people may pick the same one."""
     n = first.size
     domains = np.array([d for d, _ in EMAIL_DOMAINS], dtype=object)
-    dom = pd.Series(rng.choice(domains, size=n, p=[p for _, p in EMAIL_DOMAINS]), dtype=object)
+    dom = strings(rng.choice(domains, size=n, p=[p for _, p in EMAIL_DOMAINS]))
     pattern = rng.integers(0, 5, size=n)
-    year = pd.Series(rng.integers(60, 100, size=n)).astype(str)
-    f = pd.Series(first, dtype=object).str.translate(_ASCII).str.lower().str.replace(" ", "")
-    surname = pd.Series(last, dtype=object).str.split(" ").str[0].str.translate(_ASCII).str.lower()
-    forms = [f + "." + surname, f + surname, f.str[0] + surname + year, f + "_" + surname, f + year]
-    local = forms[0].copy()
-    for k in range(1, len(forms)):
-        local = local.where(pattern != k, forms[k])
-    return (local + "@" + dom).astype(object)
+    year = pc.cast(pa.array(rng.integers(60, 100, size=n)), pa.string())
+    f = strings(_per_value(first, lambda x: x.translate(_ASCII).lower().replace(" ", "")))
+    surname = strings(_per_value(last, lambda x: x.split(" ")[0].translate(_ASCII).lower()))
+    join = pc.binary_join_element_wise
+    forms = [
+        join(f, ".", surname, ""),
+        join(f, surname, ""),
+        join(pc.utf8_slice_codeunits(f, 0, 1), surname, year, ""),
+        join(f, "_", surname, ""),
+        join(f, year, ""),
+    ]
+    local = pc.choose(pa.array(pattern, pa.int8()), *forms)
+    return pd.Series(join(local, "@", dom, "").to_numpy(zero_copy_only=False), dtype=object)
 
 
 def _emails(
@@ -108,7 +152,7 @@ def _mobiles(rng: np.random.Generator, idx: np.ndarray) -> np.ndarray:
     national = 600_000_000 + (idx.astype(np.int64) * 7_919_993 + 12_345_677) % 100_000_000
     flip = rng.random(idx.size) < 0.12  # some Spanish mobiles start with 7
     national = np.where(flip, national + 100_000_000, national)
-    return np.array([f"+34{n}" for n in national], dtype=object)
+    return _numbered("+34", national)
 
 
 def make_people(
@@ -176,19 +220,21 @@ def make_people(
     email = _emails(rng, first, last, idx, taken)
     has_email2 = rng.random(n) < params.mess.multiple_emails
     # A second address, often from the other surname: drawn only for those who have one.
-    other_last = pd.Series(last, dtype=object).str.split(" ").str[-1].to_numpy(dtype=object)
+    other_last = _per_value(last, lambda x: x.split(" ")[-1])
     email2 = np.full(n, None, dtype=object)
     two = np.flatnonzero(has_email2)
     email2[two] = _emails(rng, first[two], other_last[two], idx[two], taken)
     phone = _mobiles(rng, idx)
     has_landline = rng.random(n) < 0.18
-    landline_area = np.array([PROVINCES[p][4] for p in prov], dtype=object)
+    area = np.array([p[4] for p in PROVINCES], dtype=object)[prov]
     landline_num = rng.integers(10_000_000, 99_999_999, n)
-    landline = np.array(
-        [f"+34{a}{str(x)[: 9 - len(a)]}" for a, x in zip(landline_area, landline_num, strict=True)],
-        dtype=object,
+    # Area code plus the first 9 - len(area) of the eight drawn digits: nine digits in all.
+    keep = 9 - np.array([len(p[4]) for p in PROVINCES])[prov]
+    digits = landline_num // 10 ** np.maximum(8 - keep, 0)
+    landline = pc.binary_join_element_wise(
+        "+34", strings(area), pc.cast(pa.array(digits), pa.string()), ""
     )
-    landline = np.where(has_landline, landline, None)
+    landline = np.where(has_landline, landline.to_numpy(zero_copy_only=False), None)
 
     # Household members sharing the head's email or phone (a couple on one gmail account).
     head_of = pd.Series(np.arange(n)).groupby(household).transform("min").to_numpy()
@@ -219,53 +265,59 @@ def make_people(
             mine = prov == province
             home_store[mine] = local[idx[mine] % local.size]
 
+    columns = {
+        "person_id": _numbered("P", idx, 7),
+        "person_index": idx,
+        "household_id": _numbered("H", household, 7),
+        "gender": gender,
+        "first_name": first,
+        "last_name": last,
+        "birth_year": rng.integers(1945, 2006, n),
+        "province": np.array([p[0] for p in PROVINCES], dtype=object)[prov],
+        "city": np.array([p[1] for p in PROVINCES], dtype=object)[prov],
+        "zip": _zips(prov, rng.integers(1, 90, n)),
+        "segment": segment,
+        "acquisition_channel": acq,
+        "signup_at": signup_at,
+        "churn_at": churn_at,
+        "purchase_rate": rate,
+        "browse_rate": browse,
+        **{f"w_{c}": weights[:, k] for k, c in enumerate(PURCHASE_CHANNELS)},
+        "email": email,
+        "email2": email2,
+        "phone": phone,
+        "landline": landline,
+        "shares_identifier": shares,
+        "contact_id": np.where(in_crm, _numbered("", 1_000_000 + 2 * idx), None),
+        "dup_contact_id": np.where(dup_contact, _numbered("", 1_000_001 + 2 * idx), None),
+        "loyalty_id": np.where(loyalty, _numbered("24", idx, 10), None),
+        "shop_customer_id": np.where(account, _numbered("", 7_100_000_000 + idx), None),
+        "anon_web": _hex_ids(rng, n),
+        "anon_web2": np.where(rng.random(n) < 0.4, _hex_ids(rng, n), None),
+        "anon_app": np.where(uses_app, _hex_ids(rng, n), None),
+        "card_fp": _hex_ids(rng, n, sep=b"", prefix=b"fp_"),
+        "social_handle": pc.binary_join_element_wise(
+            "@",
+            strings(_per_value(first, lambda x: x.translate(_ASCII).lower())),
+            "_",
+            pc.cast(pa.array(idx % 9973), pa.string()),
+            "",
+        ).to_numpy(zero_copy_only=False),
+        "consent_email": rng.random(n) < 0.62,
+        "consent_sms": rng.random(n) < 0.33,
+        "consent_whatsapp": rng.random(n) < 0.28,
+        "consent_push": uses_app & (rng.random(n) < 0.55),
+        "home_store": home_store,
+    }
+    # Object columns stay objects: pandas would infer its Arrow str dtype, which
+    # ``as_objects`` then turns back into Python strings (seconds at a million people).
     return as_objects(
         pd.DataFrame(
             {
-                "person_id": [f"P{i:07d}" for i in idx],
-                "person_index": idx,
-                "household_id": [f"H{h:07d}" for h in household],
-                "gender": gender,
-                "first_name": first,
-                "last_name": last,
-                "birth_year": rng.integers(1945, 2006, n),
-                "province": [PROVINCES[p][0] for p in prov],
-                "city": [PROVINCES[p][1] for p in prov],
-                "zip": [
-                    f"{PROVINCES[p][2]}{z:03d}"
-                    for p, z in zip(prov, rng.integers(1, 90, n), strict=True)
-                ],
-                "segment": segment,
-                "acquisition_channel": acq,
-                "signup_at": signup_at,
-                "churn_at": churn_at,
-                "purchase_rate": rate,
-                "browse_rate": browse,
-                **{f"w_{c}": weights[:, k] for k, c in enumerate(PURCHASE_CHANNELS)},
-                "email": email,
-                "email2": email2,
-                "phone": phone,
-                "landline": landline,
-                "shares_identifier": shares,
-                "contact_id": np.where(in_crm, [str(1_000_000 + 2 * i) for i in idx], None),
-                "dup_contact_id": np.where(
-                    dup_contact, [str(1_000_001 + 2 * i) for i in idx], None
-                ),
-                "loyalty_id": np.where(loyalty, [f"24{i:010d}" for i in idx], None),
-                "shop_customer_id": np.where(account, [str(7_100_000_000 + i) for i in idx], None),
-                "anon_web": _hex_ids(rng, n),
-                "anon_web2": np.where(rng.random(n) < 0.4, _hex_ids(rng, n), None),
-                "anon_app": np.where(uses_app, _hex_ids(rng, n), None),
-                "card_fp": np.array([f"fp_{h.replace('-', '')}" for h in _hex_ids(rng, n)]),
-                "social_handle": [
-                    f"@{f.translate(_ASCII).lower()}_{i % 9973}"
-                    for f, i in zip(first, idx, strict=True)
-                ],
-                "consent_email": rng.random(n) < 0.62,
-                "consent_sms": rng.random(n) < 0.33,
-                "consent_whatsapp": rng.random(n) < 0.28,
-                "consent_push": uses_app & (rng.random(n) < 0.55),
-                "home_store": home_store,
+                k: pd.Series(v, dtype=object)
+                if isinstance(v, np.ndarray) and v.dtype == object
+                else v
+                for k, v in columns.items()
             }
         )
     )

@@ -9,6 +9,7 @@ pending queue for the next ``advance``. File records carry their arrival partiti
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -51,6 +52,9 @@ DOC_TABLE_ENTITIES = (
     ("ecommerce", "inventory_levels"),
 )
 META_COLUMNS = ("_dt", "_key", "_person")
+# A file entity's rows are handed to ``Batch.spill`` once this many wait: a campaign day at a
+# million customers sends ~10M delivery events, which would otherwise sit in memory at once.
+SPILL_ROWS = 250_000
 
 
 class Version(NamedTuple):
@@ -75,6 +79,9 @@ class Batch:
     tables: dict[tuple[str, str], list[pa.Table]] = field(default_factory=lambda: defaultdict(list))
     # Ground-truth rows of records written through ``pos_rows``: (system, entity, ids, persons).
     truth: list[tuple[str, str, list, list]] = field(default_factory=list)
+    # Called with (system, entity, tables) when a file entity holds ``SPILL_ROWS`` rows, to
+    # write them before the window ends; without it every row waits for ``materialize``.
+    spill: Callable[[str, str, list[pa.Table]], None] | None = None
 
     def add(self, system: str, entity: str, visible_at: str, key: str, doc: dict, person=None):
         self.versions[(system, entity)].append(Version(visible_at, key, doc, person))
@@ -87,5 +94,13 @@ class Batch:
         self.pos_rows[table].append((columns, values))
 
     def add_table(self, system: str, entity: str, table: pa.Table) -> None:
-        if table.num_rows:
-            self.tables[(system, entity)].append(table)
+        if not table.num_rows:
+            return
+        tables = self.tables[(system, entity)]
+        tables.append(table)
+        if (
+            self.spill is not None
+            and (system, entity) in TABLE_ENTITIES
+            and sum(t.num_rows for t in tables) >= SPILL_ROWS
+        ):
+            self.spill(system, entity, self.tables.pop((system, entity)))

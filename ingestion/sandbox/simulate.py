@@ -81,13 +81,20 @@ def _paid_utm(rng: np.random.Generator, ts: np.ndarray) -> np.ndarray:
     out = np.empty(ts.size, dtype=object)
     u = rng.random(ts.size)
     ch = rng.choice(PAID_CHANNELS, size=ts.size, p=[0.45, 0.3, 0.1, 0.15])
-    for i in range(ts.size):
-        if u[i] < 0.25:
-            src, med = UTM_FOR_PAID[ch[i]]
-            d = ts[i].astype("datetime64[D]").astype(object)
-            out[i] = (src, med, paid_campaign_id(ch[i], d).lower().replace("cmp-", ""))
-        elif u[i] < 0.37:
-            out[i] = ("google", "organic", None)
+    month = ts.astype("datetime64[M]")
+    paid = u < 0.25
+    # One tag per channel and month, shared by its visits: no per-visit formatting.
+    for c in PAID_CHANNELS:
+        mine = paid & (ch == c)
+        for m in np.unique(month[mine]):
+            src, med = UTM_FOR_PAID[c]
+            campaign = paid_campaign_id(c, m.astype("datetime64[D]").astype(object))
+            tag = (src, med, campaign.lower().replace("cmp-", ""))
+            for i in np.flatnonzero(mine & (month == m)).tolist():
+                out[i] = tag
+    organic = ("google", "organic", None)
+    for i in np.flatnonzero(~paid & (u < 0.37)).tolist():
+        out[i] = organic
     return out
 
 
@@ -312,14 +319,21 @@ class Window:
         signup = people["signup_at"].to_numpy().astype("datetime64[s]")
         chans = np.array(PURCHASE_CHANNELS, dtype=object)
         persons, tss, channels = [], [], []
+        # Channel weights as columns: a day's draw needs the row sums of everyone active but
+        # the weights themselves only of the few who buy.
+        wcols = [weights[:, k].copy() for k in range(weights.shape[1])]
         for d in self.days:
             act = _active(st, d)
             # Shops close on Sundays and fill up on Saturdays; online demand does not care.
-            w = weights[act].copy()
-            w[:, 0] *= store_weekday_factor(d)
-            n = rng.poisson(rate[act] * w.sum(axis=1) * demand_factor(d))
+            factor = store_weekday_factor(d)
+            total = wcols[0][act] * factor
+            for col in wcols[1:]:
+                total += col[act]  # the same additions, in the same order, as a row sum
+            n = rng.poisson(rate[act] * total * demand_factor(d))
             who = np.repeat(act, n)
-            cw = np.repeat(w, n, axis=0).cumsum(axis=1)
+            w = weights[who]
+            w[:, 0] *= factor
+            cw = w.cumsum(axis=1)
             pick = (rng.random(who.size)[:, None] * cw[:, -1:] > cw).sum(axis=1)
             ch = chans[np.minimum(pick, len(chans) - 1)]
             dd = np.full(who.size, np.datetime64(d, "D"))

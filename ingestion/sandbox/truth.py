@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -47,15 +48,20 @@ def _write_once(table: pa.Table) -> pa.Array:
     return pc.is_in(pairs, pa.array([f"{s}/{e}" for s, e in WRITE_ONCE]))
 
 
-def add_identity_rows(out: Path, window: int, rows: pa.Table) -> None:
-    """Park one window's identity rows on disk until the run merges them."""
+def add_identity_rows(out: Path, window: int, rows: pa.Table, spill: int | None = None) -> None:
+    """Park one window's identity rows on disk until the run merges them.
+
+    ``spill`` numbers the rows of file records written before the window ended (see
+    ``Batch.spill``); their parts sort before the window's own.
+    """
     folder = out / TRUTH_PARTS
     folder.mkdir(parents=True, exist_ok=True)
     once = _write_once(rows)
+    name = f"{window:05d}" if spill is None else f"{window:05d}-{spill:04d}"
     # lz4: these files live for one run, writing them fast matters more than their size
-    pq.write_table(rows.filter(pc.invert(once)), folder / f"part-{window:05d}.parquet",
+    pq.write_table(rows.filter(pc.invert(once)), folder / f"part-{name}.parquet",
                    compression="lz4")  # fmt: skip
-    pq.write_table(rows.filter(once), folder / f"once-{window:05d}.parquet", compression="lz4")
+    pq.write_table(rows.filter(once), folder / f"once-{name}.parquet", compression="lz4")
 
 
 def update_identities(out: Path) -> dict[str, int]:
@@ -264,14 +270,21 @@ def row_counts(out: Path, state: WorldState) -> dict[str, dict[str, int]]:
     return counts
 
 
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as f:  # streamed: the POS database can be gigabytes
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
 def checksums(out: Path) -> dict[str, str]:
-    sums = {}
+    """sha256 of every source and truth file (gigabytes at a million customers: hashlib
+    releases the GIL, so two threads hash on both cores)."""
+    paths = {}
     for path in sorted(out.rglob("*")):
         rel = path.relative_to(out).as_posix()
         if path.is_file() and rel != f"{TRUTH_DIR}/manifest.json" and not rel.startswith("_world/"):
-            with open(path, "rb") as f:  # streamed: the POS database can be gigabytes
-                sums[rel] = hashlib.file_digest(f, "sha256").hexdigest()
-    return sums
+            paths[rel] = path
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="sandbox-sha") as pool:
+        return dict(zip(paths, pool.map(_sha256, paths.values()), strict=True))
 
 
 def write_json(path: Path, doc: dict) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pandas as pd
 from .assortment import make_products, make_stores, store_count
 from .crm import assign_spellings
 from .db_writer import DbWriter
+from .filerows import FileRows
 from .files import FileWriter
 from .inventory import initial_stock
 from .materialize import materialize
@@ -48,13 +50,26 @@ OUTPUT_DIRS = (
 )
 PRODUCTS = 150
 CHUNK_DAYS = 10  # simulate and write ten days at a time: memory stays flat, writes overlap
-# Bigger worlds take shorter chunks, so that one chunk's records (memory) stay the same size.
-CHUNK_PERSON_DAYS = 1_000_000
+# Bigger worlds take shorter chunks, so that one chunk's records (memory) stay bounded; file
+# rows are spilled as they come (``records.SPILL_ROWS``), so a chunk can hold a few days
+# even at a million customers, and every chunk costs a pass over the whole population.
+CHUNK_PERSON_DAYS = 3_000_000
+# The first chunk also writes every pre-existing person's records: it stays short.
+FIRST_CHUNK_PERSON_DAYS = 1_000_000
 
 
-def chunk_days(customers: int) -> int:
-    """Days per simulation chunk: ``CHUNK_DAYS`` up to 100k customers, fewer above."""
-    return max(1, min(CHUNK_DAYS, CHUNK_PERSON_DAYS // max(customers, 1)))
+def chunk_days(customers: int, first: bool = False) -> int:
+    """Days per simulation chunk: ``CHUNK_DAYS`` up to 300k customers, fewer above."""
+    budget = FIRST_CHUNK_PERSON_DAYS if first else CHUNK_PERSON_DAYS
+    return max(1, min(CHUNK_DAYS, budget // max(customers, 1)))
+
+
+def chunked(days: list[date], customers: int, first: bool) -> list[list[date]]:
+    """``days`` cut into simulation chunks (a shorter first one when ``first``)."""
+    head = chunk_days(customers, first=True) if first else 0
+    size = chunk_days(customers)
+    rest = days[head:]
+    return [days[:head]] * bool(head) + [rest[k : k + size] for k in range(0, len(rest), size)]
 
 
 MANIFEST_VERSION = 1
@@ -103,41 +118,52 @@ def _new_people(state: WorldState, params: WorldParams, rng, n: int, start: date
 
 
 def _simulate(out: Path, state: WorldState, params: WorldParams, days: list[date],
-              first: bool, last: bool, writer: FileWriter, db: DbWriter,
+              first: bool, last: bool, file_rows: FileRows, db: DbWriter,
               pending: Pending) -> None:  # fmt: skip
     """Simulate ``days`` and write them, parking the window's ground-truth identity rows."""
     window = Window(state, params, days, int(state.args["seed"]))
+    # Set before the run: rows spilled mid-window are cut at the window's end like the rest.
+    state.end = days[-1] + timedelta(days=1)
+    file_rows.begin_window(window.window_index, days[0].isoformat(), state.end)
+    window.batch.spill = file_rows.submit
     batch, ledgers = window.run(first_window=first, last_window=last)
     if first:
         _base_records(state, batch)
-    state.end = days[-1] + timedelta(days=1)
     ledger = Ledger(out)
     for name, df in ledgers.items():
         ledger.append(name, window.window_index, df)
     spend = pd.DataFrame([v.doc for v in batch.versions.get(("marketing", "spend"), [])])
     ledger.append("spend", window.window_index, spend)
-    rows = materialize(out, state, batch, days[0].isoformat(), writer, db, pending)
+    rows = materialize(out, state, batch, days[0].isoformat(), file_rows, db, pending)
     add_identity_rows(out, window.window_index, rows)
     state.counters["window"] += 1
 
 
 def _run(out: Path, state: WorldState, params: WorldParams, days: list[date], first: bool) -> dict:
     """Simulate ``days`` in chunks (bounded memory), then write state, truth and manifest."""
-    t0 = time.perf_counter()
-    size = chunk_days(int(state.args["customers"]))
-    chunks = [days[k : k + size] for k in range(0, len(days), size)]
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    chunks = [c for c in chunked(days, int(state.args["customers"]), first) if c]
     # Writers for the whole run: a month is written while the next one is simulated.
     pending = Pending(out)
-    with FileWriter() as writer, DbWriter(out) as db:
+    with (
+        FileWriter() as writer,
+        DbWriter(out) as db,
+        FileRows(out, state, writer, pending.tables) as file_rows,
+    ):
         for k, chunk in enumerate(chunks):
             last = k == len(chunks) - 1
-            _simulate(out, state, params, chunk, first and k == 0, last, writer, db, pending)
-            log.info("simulated %s..%s (chunk %d of %d, %.1f s so far)",
-                     chunk[0], chunk[-1], k + 1, len(chunks), time.perf_counter() - t0)  # fmt: skip
+            _simulate(out, state, params, chunk, first and k == 0, last, file_rows, db, pending)
+            # CPU of every thread too: on a shared machine the wall clock says little.
+            log.info("simulated %s..%s (chunk %d of %d, %.1f s so far, %.1f s CPU)",
+                     chunk[0], chunk[-1], k + 1, len(chunks), time.perf_counter() - t0,
+                     time.process_time() - cpu0)  # fmt: skip
     pending.flush()
-    state.save(out)
-    identity = update_identities(out)
-    write_json(out / TRUTH_DIR / "kpis.json", compute_kpis(out, state, identity))
+    # The people table goes to Parquet while DuckDB merges the identity truth.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-save") as pool:
+        saved = pool.submit(state.save, out)
+        identity = update_identities(out)
+        write_json(out / TRUTH_DIR / "kpis.json", compute_kpis(out, state, identity))
+        saved.result()
     manifest = {
         "generator": "omni-sandbox",
         "manifest_version": MANIFEST_VERSION,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pandas as pd
 import pyarrow as pa
 from sandbox_helpers import docs, people
 
 from ingestion.sandbox.materialize import latest_versions
-from ingestion.sandbox.world import chunk_days
+from ingestion.sandbox.world import chunk_days, chunked
 
 
 def test_latest_version_per_key_wins_and_ties_keep_emission_order():
@@ -28,11 +30,19 @@ def test_latest_version_per_key_wins_and_ties_keep_emission_order():
 
 
 def test_chunks_shrink_as_the_world_grows():
-    # memory per chunk stays that of 100k customers x 10 days
+    # memory per chunk stays that of 300k customers x 10 days (file rows are spilled)
     assert chunk_days(3_000) == 10
     assert chunk_days(100_000) == 10
-    assert chunk_days(250_000) == 4
-    assert chunk_days(1_000_000) == 1
+    assert chunk_days(500_000) == 6
+    assert chunk_days(1_000_000) == 3
+    # the first chunk also writes every pre-existing person: 1M person-days at most
+    assert chunk_days(250_000, first=True) == 4
+    assert chunk_days(1_000_000, first=True) == 1
+    days = [date(2025, 9, 1) + timedelta(days=k) for k in range(365)]
+    chunks = chunked(days, 1_000_000, first=True)
+    assert [len(c) for c in chunks[:3]] == [1, 3, 3]
+    assert [d for c in chunks for d in c] == days  # every day once, in order
+    assert len(chunked(days, 1_000_000, first=False)[0]) == 3  # advance: no short first chunk
 
 
 def test_stored_contacts_and_customers_show_each_persons_final_state(world):
