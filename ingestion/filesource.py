@@ -7,11 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import dlt
+import pyarrow as pa
 from dlt.common.storages.fsspec_filesystem import FileItemDict
 from dlt.sources.filesystem import filesystem
 
 from ingestion.contracts import Contract
-from ingestion.quarantine import with_validation
+from ingestion.load_keys import SeenKeys, merge_disposition
+from ingestion.quarantine import count, quarantine_rows, with_validation
 from ingestion.window import Window, in_window
 
 Reader = Callable[[Contract, list[FileItemDict]], Iterator[Any]]
@@ -23,6 +25,7 @@ def file_drop(
     contract: Contract,
     reader: Reader,
     window: Window | None = None,
+    upsert: bool = False,
 ) -> Any:
     """Load only files that are new or changed since the last run, merged on the primary key.
 
@@ -30,6 +33,11 @@ def file_drop(
     keeps its own incremental cursor on ``modification_date``. With a ``window``, exactly the
     files of its ``dt=`` partitions are read, new or not, and that cursor is neither read
     nor moved (the listing has no incremental at all).
+
+    ``upsert=True`` (readers yielding Arrow tables only) merges with DuckDB's ``MERGE INTO``
+    instead of dlt's default delete-insert, after making sure no key reaches the load twice
+    (see load_keys.py). Use it for records whose latest version simply replaces the last;
+    records with child tables keep delete-insert, which also replaces their children.
     """
     listing = filesystem(
         bucket_url=bucket_url,
@@ -39,14 +47,25 @@ def file_drop(
     if window:
         listing.add_filter(lambda item: in_window(item["relative_path"], window))
 
+    seen = SeenKeys(contract) if upsert else None
+
     def read(items: list[FileItemDict]) -> Iterator[Any]:
-        yield from reader(contract, items)
+        for item in reader(contract, items):
+            if seen is None or not isinstance(item, pa.Table):
+                yield item
+                continue
+            kept, repeated = seen.split(item)
+            if repeated:
+                count(dlt.current.resource_metrics(), quarantined=len(repeated))
+                yield quarantine_rows(contract.resource, repeated)
+            if kept.num_rows:
+                yield kept
 
     reader_resource = dlt.transformer(
         read,
         name=contract.resource,
         primary_key=list(contract.primary_key),
-        write_disposition="merge",
+        write_disposition=merge_disposition(upsert),
     )
     # The readers validate while parsing, so no separate validation step.
     return listing | with_validation(reader_resource, contract, step=False)

@@ -24,6 +24,7 @@ from ingestion.destination import duckdb_destination
 from ingestion.ecommerce import settings as ecommerce_settings
 from ingestion.empty_tables import materialize_empty_tables
 from ingestion.filesource import local_bucket
+from ingestion.load_keys import drop_restaged_duplicates
 from ingestion.marketing import settings as marketing_settings
 from ingestion.messaging import settings as messaging_settings
 from ingestion.pos import settings as pos_settings
@@ -310,6 +311,7 @@ def finish_interrupted(system: str, pipeline: dlt.Pipeline) -> None:
         ", ".join(pending),
     )
     pipeline.run()
+    drop_restaged_duplicates(pipeline, pending)
 
 
 def run_system(

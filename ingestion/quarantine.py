@@ -343,11 +343,17 @@ class ValidateStep(ItemTransform[Any, dict[str, Any]]):
     placement_affinity: ClassVar[float] = 1.05
 
     def __init__(
-        self, contract: Contract, known: Known | None = None, as_arrow: bool = False
+        self,
+        contract: Contract,
+        known: Known | None = None,
+        as_arrow: bool = False,
+        seen: Any = None,
     ) -> None:
         super().__init__(lambda item: item)
         self.contract = contract
         self.known = known
+        # The keys of this load so far (load_keys.SeenKeys), for resources merged by upsert.
+        self.seen = seen
         # Hand checked pages of flat records to dlt as Arrow tables (see arrow_pages).
         self.as_arrow = as_arrow
 
@@ -376,6 +382,9 @@ class ValidateStep(ItemTransform[Any, dict[str, Any]]):
                 if self.contract.nested and isinstance(good, list):
                     # Nested records stay dicts for dlt's normaliser: spare it the parsing.
                     good = self.contract.with_parsed_timestamps(good)
+        if self.seen is not None and isinstance(good, pa.Table):
+            good, repeated = self.seen.split(good)
+            bad = [*bad, *repeated]
         count(self._custom_metrics, received=received, quarantined=len(bad))
         if (good.num_rows if isinstance(good, pa.Table) else len(good)) > 0:
             yield good
@@ -400,10 +409,15 @@ def with_validation(
     cursor_guard: str | None = None,
     known: Known | None = None,
     as_arrow: bool = False,
+    upsert: bool = False,
 ) -> Any:
     """Attach the contract to a dlt resource: quarantine variant, column hints and (unless the
     resource validates while reading, like the file readers) the validation step, plus a
-    guard on the incremental ``cursor_guard`` column when given."""
+    guard on the incremental ``cursor_guard`` column when given.
+
+    ``upsert=True`` (a step over Arrow tables) merges the resource on its primary key by
+    dlt's ``upsert`` and quarantines a key already extracted in the same load (load_keys.py);
+    otherwise it merges by delete-insert."""
     with_quarantine_table(resource)
     hints = contract.column_hints()
     if cursor_guard in hints:
@@ -414,7 +428,12 @@ def with_validation(
     if contract.nested:
         resource.apply_hints(nested_hints=contract.nested_hints())
     if step:
-        validator = ValidateStep(contract, known, as_arrow)
+        from ingestion.load_keys import SeenKeys, merge_disposition
+
+        seen = SeenKeys(contract) if upsert else None
+        if upsert:
+            resource.apply_hints(write_disposition=merge_disposition(upsert))
+        validator = ValidateStep(contract, known, as_arrow, seen)
         resource.add_step(validator)
         if cursor_guard:
             resource.add_step(CursorGuardStep(validator, cursor_guard))

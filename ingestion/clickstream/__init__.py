@@ -21,4 +21,4 @@ __all__ = ["RESOURCES", "clickstream"]
 def clickstream(
     bucket_url: str = dlt.config.value, file_glob: str = FILE_GLOB, window: Window | None = None
 ):
-    return file_drop(bucket_url, file_glob, EVENTS, read_jsonl_arrow, window)
+    return file_drop(bucket_url, file_glob, EVENTS, read_jsonl_arrow, window, upsert=True)

@@ -27,5 +27,5 @@ def messaging(bucket_url: str = dlt.config.value, window: Window | None = None):
     return (
         # Conversations nest their messages: dicts, so dlt builds the child table.
         file_drop(bucket_url, CONVERSATIONS_GLOB, CONVERSATIONS, read_jsonl_records, window),
-        file_drop(bucket_url, DELIVERIES_GLOB, DELIVERIES, read_jsonl_arrow, window),
+        file_drop(bucket_url, DELIVERIES_GLOB, DELIVERIES, read_jsonl_arrow, window, upsert=True),
     )

@@ -69,9 +69,9 @@ def pos(
         contract = CONTRACTS[name]
         cursor = INCREMENTAL_CURSOR.get(name)
         resource = with_validation(
-            tables.resources[name], contract, cursor_guard=cursor, known=known
+            tables.resources[name], contract, cursor_guard=cursor, known=known, upsert=True
         )
-        resource.apply_hints(primary_key=list(contract.primary_key), write_disposition="merge")
+        resource.apply_hints(primary_key=list(contract.primary_key))
         incremental = _window_incremental(name, window) if window else _incremental(name, lag_days)
         if incremental:
             resource.apply_hints(incremental=incremental)
