@@ -21,6 +21,7 @@ from ingestion.pipelines import (
     create_empty_tables,
     dataset_name,
     default_pipelines_dir,
+    finish_interrupted,
     make_pipeline,
     make_source,
 )
@@ -91,6 +92,9 @@ def build_part_assets(part: IngestPart) -> dg.AssetsDefinition:
             + (" (full refresh)" if refresh else "")
             + (f": backfill of the business days {describe(window)}" if window else "")
         )
+        # A killed earlier run may have left a package extracted but not loaded: load it (and
+        # drop rows it re-staged) before extracting anything new, as `run_system` does.
+        finish_interrupted(system, pipeline)
         with source_systems.endpoints(system, context.log) as endpoints:
             source = _source(part, sources_dir, endpoints=endpoints, window=window)
             yield from dlt.run(
