@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
+
+T = TypeVar("T")
 
 MARTS_SCHEMA = "marts"
 
@@ -69,13 +73,14 @@ def _copy_schema(warehouse: Path, target: Path, schema: str) -> list[PublishedTa
         con.close()
 
 
-def publish_schema(warehouse: Path, published: Path, schema: str = MARTS_SCHEMA) -> PublishResult:
-    """Write ``schema`` of ``warehouse`` to ``published`` and swap it in atomically."""
+def replace_atomically(published: Path, write: Callable[[Path], T]) -> T:
+    """Call ``write(staging)`` on a new file beside ``published``, then swap it in with one
+    rename: a BI tool holding the old file open keeps reading it, never a half-written one."""
     published.parent.mkdir(parents=True, exist_ok=True)
     # Same folder as the target: os.replace is only atomic within one filesystem.
     staging = published.parent / f".{published.name}.{uuid.uuid4().hex}.tmp"
     try:
-        tables = _copy_schema(warehouse, staging, schema)
+        result = write(staging)
         with open(staging, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(staging, published)
@@ -87,4 +92,10 @@ def publish_schema(warehouse: Path, published: Path, schema: str = MARTS_SCHEMA)
         os.fsync(directory)
     finally:
         os.close(directory)
+    return result
+
+
+def publish_schema(warehouse: Path, published: Path, schema: str = MARTS_SCHEMA) -> PublishResult:
+    """Write ``schema`` of ``warehouse`` to ``published`` and swap it in atomically."""
+    tables = replace_atomically(published, lambda staging: _copy_schema(warehouse, staging, schema))
     return PublishResult(published, tables, published.stat().st_size)

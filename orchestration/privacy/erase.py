@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +37,7 @@ from ingestion.privacy import (
     record_hash,
 )
 from ingestion.quarantine import QUARANTINE_TABLE
+from orchestration.lib.publish import replace_atomically
 from orchestration.privacy.resolve import Person
 
 log = logging.getLogger(__name__)
@@ -309,21 +308,9 @@ def erase_published(published: Path, plan: ErasurePlan) -> dict[str, int]:
     the new file's free blocks."""
     if not published.exists() or not plan.values:
         return {}
-    staging = published.parent / f".{published.name}.{uuid.uuid4().hex}.tmp"
-    try:
-        counts = _copy_without(published, staging, plan.pattern)
-        with open(staging, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(staging, published)
-    finally:
-        staging.unlink(missing_ok=True)
-        staging.with_name(staging.name + ".wal").unlink(missing_ok=True)
-    directory = os.open(published.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
-    return counts
+    return replace_atomically(
+        published, lambda staging: _copy_without(published, staging, plan.pattern)
+    )
 
 
 def purge_loaded_packages(pipelines_dir: Path) -> int:
