@@ -68,7 +68,10 @@ def page(
     where the previous page stopped, so paging through a filter reads each row once in all.
     """
     where, params = [], []
-    if since is not None:
+    # A page after the first carries its keyset: rows after it are updated at or after
+    # ``since`` already. Both bounds together made SQLite search the index from ``since``
+    # and skip every earlier page's rows again (quadratic in the pages read).
+    if since is not None and (after is None or after[0] < since):
         where.append("updated_at >= ?")
         params.append(since)
     if after is not None:

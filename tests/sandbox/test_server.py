@@ -157,3 +157,40 @@ def test_fault_rate_from_environment(world, monkeypatch):
     assert SandboxServer(world).fault_rate == 0.5
     monkeypatch.delenv("OMNI_SANDBOX_FAULT_RATE")
     assert SandboxServer(world).fault_rate == 0.0
+
+
+def test_a_filtered_walk_reads_each_page_from_its_keyset(tmp_path):
+    """Paging through ``updated_since`` costs the same per page, first or last: the keyset
+    of the previous page bounds the index search, not the filter (which made every page
+    re-read the rows of all pages before it)."""
+    from ingestion.sandbox import docstore
+
+    con = docstore.connect(tmp_path, "crm")
+    stamps = ((f"c{i:05d}", f"2025-09-{1 + i // 1000:02d}T00:00:00Z", "{}") for i in range(20_000))
+    docstore.upsert(con, "contacts", stamps)
+    con.commit()
+    since = "2025-09-01T00:00:00Z"
+
+    def vm_steps(after: tuple[str, str] | None) -> tuple[int, list]:
+        steps = [0]
+
+        def tick() -> int:
+            steps[0] += 1
+            return 0
+
+        con.set_progress_handler(tick, 100)
+        rows = docstore.page(con, "contacts", 100, since=since, after=after)
+        con.set_progress_handler(None, 0)
+        return steps[0], rows
+
+    first, rows = vm_steps(None)
+    last, tail = vm_steps(("2025-09-20T00:00:00Z", "c19899"))
+    assert [r[1] for r in rows] == [f"c{i:05d}" for i in range(100)]
+    assert [r[1] for r in tail] == [f"c{i:05d}" for i in range(19_900, 20_000)]
+    assert last <= 2 * first + 5
+    # A filter later than the keyset still bounds the page.
+    later = docstore.page(
+        con, "contacts", 5, since="2025-09-10T00:00:00Z", after=("2025-09-01T00:00:00Z", "c00010")
+    )
+    assert [r[1] for r in later] == [f"c{i:05d}" for i in range(9_000, 9_005)]
+    con.close()
