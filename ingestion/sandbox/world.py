@@ -19,6 +19,7 @@ from .filerows import FileRows
 from .files import FileWriter
 from .inventory import initial_stock
 from .materialize import materialize
+from .memory import run_memory
 from .mess import mailbox_keys
 from .params import BehaviourRates, MessRates, WorldParams
 from .people import make_people
@@ -233,8 +234,9 @@ def generate(
     }
     state = WorldState(args, start, start, None, stores, products, stock, online)  # type: ignore[arg-type]
     pre_existing = 1.0 - min(0.5, 0.0025 * days)
-    state.people = _new_people(state, params, rng, customers, start, days, pre_existing)
-    return _run(out, state, params, daterange(start, days), first=True)
+    with run_memory():
+        state.people = _new_people(state, params, rng, customers, start, days, pre_existing)
+        return _run(out, state, params, daterange(start, days), first=True)
 
 
 def advance(out: Path, days: int) -> dict:
@@ -250,11 +252,12 @@ def advance(out: Path, days: int) -> dict:
     log.info("advancing sandbox world %s by %d days from %s", out, days, window_start)
     rng = np.random.default_rng([int(state.args["seed"]), state.counters["window"], 1])
     n_new = int(rng.poisson(state.args["customers"] * params.behaviour.new_people_per_day * days))
-    if n_new:
-        fresh = _new_people(state, params, rng, n_new, window_start, days, 0.0)
-        state.people = as_objects(pd.concat([state.people, fresh], ignore_index=True))
-    state.args["advances"] = [*state.args.get("advances", []), days]
-    return _run(out, state, params, daterange(window_start, days), first=False)
+    with run_memory():
+        if n_new:
+            fresh = _new_people(state, params, rng, n_new, window_start, days, 0.0)
+            state.people = as_objects(pd.concat([state.people, fresh], ignore_index=True))
+        state.args["advances"] = [*state.args.get("advances", []), days]
+        return _run(out, state, params, daterange(window_start, days), first=False)
 
 
 __all__ = ["advance", "generate"]
