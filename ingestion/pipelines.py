@@ -24,7 +24,7 @@ from ingestion.destination import duckdb_destination
 from ingestion.ecommerce import settings as ecommerce_settings
 from ingestion.empty_tables import materialize_empty_tables
 from ingestion.filesource import local_bucket
-from ingestion.load_keys import drop_restaged_duplicates
+from ingestion.load_keys import append_into_empty_tables, drop_restaged_duplicates
 from ingestion.marketing import settings as marketing_settings
 from ingestion.messaging import settings as messaging_settings
 from ingestion.pos import settings as pos_settings
@@ -333,6 +333,8 @@ def run_system(
     pipeline = make_pipeline(system, warehouse_path, pipelines_dir)
     finish_interrupted(system, pipeline)
     source = make_source(system, sources_dir, endpoints, window)
+    if not full_refresh:  # a full refresh drops the tables when the run starts: keep upsert
+        append_into_empty_tables(pipeline, source)
     pipeline.run(source, refresh="drop_sources" if full_refresh else None)
     rows = record_run(system, pipeline, warehouse_path, pipelines_dir, window)
     create_empty_tables(system, pipeline, source)

@@ -386,6 +386,11 @@ def ledger_dir(data_dir: Path | None = None) -> Path:
     return Path(data_dir or paths.data_dir()) / LEDGER_DIR
 
 
+def anyone_erased(data_dir: Path | None = None) -> bool:
+    """Whether ``omni forget`` ever erased someone (a ledger exists)."""
+    return (ledger_dir(data_dir) / HASHES_FILE).exists()
+
+
 def load_blocklist(data_dir: Path | None = None) -> Blocklist:
     """Every hash of the ledger (empty when no one was ever erased)."""
     path = ledger_dir(data_dir) / HASHES_FILE

@@ -24,6 +24,7 @@ from ingestion.pos.settings import (
 )
 from ingestion.pos.sqlite_arrow import SqliteArrowTableLoader
 from ingestion.pos.sqlite_timestamps import is_sqlite, sqlite_timestamps
+from ingestion.privacy import anyone_erased
 from ingestion.quarantine import Known, current_load_id, with_validation
 from ingestion.window import Window, local_bounds
 
@@ -64,13 +65,18 @@ def pos(
         ),
     )
     known = known_store_ids(credentials)
+    parallel = not anyone_erased()
     resources = []
     for name in names:
         contract = CONTRACTS[name]
         cursor = INCREMENTAL_CURSOR.get(name)
-        resource = with_validation(
-            tables.resources[name], contract, cursor_guard=cursor, known=known, upsert=True
-        )
+        # Tables read in dlt's thread pool: SQLite (ADBC, in C) fetches the next chunk while
+        # this thread checks and writes the previous one. Not while someone is erased: the
+        # suppression step needs each ticket extracted before its lines (privacy.py).
+        table = tables.resources[name]
+        if parallel:
+            table = table.parallelize()
+        resource = with_validation(table, contract, cursor_guard=cursor, known=known, upsert=True)
         resource.apply_hints(primary_key=list(contract.primary_key))
         incremental = _window_incremental(name, window) if window else _incremental(name, lag_days)
         if incremental:

@@ -43,6 +43,10 @@ def lines_of_updated_tickets(lag_days: float) -> Callable[..., Any]:
         # POS timestamps are naive local time: compare with a naive cutoff.
         cutoff = future_cutoff().replace(tzinfo=None)
         latest = sa.select(sa.func.max(tickets.c.updated_at)).where(tickets.c.updated_at <= cutoff)
+        if engine.dialect.name == "sqlite":
+            # SQLite keeps any text in a timestamp column; a ticket whose updated_at is not a
+            # timestamp (quarantined by the cursor guard) must not become the watermark.
+            latest = latest.where(sa.func.datetime(tickets.c.updated_at).is_not(None))
         with engine.connect() as con:
             mark = con.execute(latest).scalar()
         state = dlt.current.resource_state(LINES)
