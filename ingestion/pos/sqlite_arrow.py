@@ -82,7 +82,9 @@ class SqliteArrowTableLoader(TableLoader):
             statement.set_sql_query(sql)
             stream, _ = statement.execute_query()
             for i, batch in enumerate(pa.RecordBatchReader.from_stream(stream)):
-                table, rejected = typed_batch(batch.slice(1) if i == 0 else batch, schema)
+                if i == 0:
+                    batch = _without_typing_row(batch, self.table.name)
+                table, rejected = typed_batch(batch, schema)
                 if rejected:
                     log.info(
                         "%s: %d row(s) with values that are not of their column's type",
@@ -115,6 +117,18 @@ def _arrow_types(columns: dict[str, Any], tz: str) -> dict[str, pa.DataType | No
         name: get_py_arrow_datatype(column, caps, tz) if column.get("data_type") else None
         for name, column in columns.items()
     }
+
+
+def _without_typing_row(batch: pa.RecordBatch, table: str) -> pa.RecordBatch:
+    """The first batch without the row of empty texts put first to type every column as text.
+
+    SQLite returns UNION ALL arms in order; checked rather than assumed, since dropping any
+    other row would lose a record silently.
+    """
+    first = batch.slice(0, 1).to_pylist()
+    if not first or any(value != "" for value in first[0].values()):
+        raise RuntimeError(f"{table}: the ADBC result did not start with its typing row")
+    return batch.slice(1)
 
 
 def typed_batch(
