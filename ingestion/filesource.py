@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,23 @@ from ingestion.quarantine import count, quarantine_rows, with_validation
 from ingestion.window import Window, in_window
 
 Reader = Callable[[Contract, list[FileItemDict]], Iterator[Any]]
+
+# The listing reaches the reader as one page: fsspec lists every file before the first page
+# anyway, and dlt would run one reader per page (100 files by default), interleaved, each
+# with its own read-ahead threads. One page: one reader per resource and run, its files read
+# in order, at most ``files.READ_AHEAD`` of them at once.
+FILES_PER_PAGE = 1_000_000
+
+
+def partition_order(items: list[FileItemDict]) -> list[FileItemDict]:
+    """Files oldest partition first (``dt=YYYY-MM-DD`` sorts as text), numbered files by
+    number (``events-2`` before ``events-10``): fsspec lists in no particular order, and a
+    key repeated across files keeps the version of the file read first."""
+    return sorted(items, key=lambda item: _natural(item["relative_path"]))
+
+
+def _natural(path: str) -> list[Any]:
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path)]
 
 
 def file_drop(
@@ -42,6 +60,7 @@ def file_drop(
     listing = filesystem(
         bucket_url=bucket_url,
         file_glob=file_glob,
+        files_per_page=FILES_PER_PAGE,
         incremental=None if window else dlt.sources.incremental("modification_date"),
     ).with_name(f"{contract.resource}_files")
     if window:
@@ -50,7 +69,7 @@ def file_drop(
     seen = SeenKeys(contract) if upsert else None
 
     def read(items: list[FileItemDict]) -> Iterator[Any]:
-        for item in reader(contract, items):
+        for item in reader(contract, partition_order(items)):
             if seen is None or not isinstance(item, pa.Table):
                 yield item
                 continue
