@@ -53,6 +53,16 @@ def raw_records_to_arrow(contract: Contract, records: list[Any]) -> pa.Table | N
     whose coercions and reasons stay the reference."""
     if contract.nested or not records or not all(isinstance(r, dict) for r in records):
         return None
+    table = raw_contract_table(contract, records)
+    if table is None:
+        return None
+    return _with_extras_and_ids(contract, records, table.columns)
+
+
+def raw_contract_table(contract: Contract, records: list[dict[str, Any]]) -> pa.Table | None:
+    """The contract columns of unchecked JSON ``records`` as a typed Arrow table (fields
+    outside the contract and nested lists left out, no row ids); None whenever a value is not
+    already of its column's JSON type or Arrow cannot type it exactly."""
     try:
         arrays = []
         for column in contract.columns:
@@ -63,9 +73,9 @@ def raw_records_to_arrow(contract: Contract, records: list[Any]) -> pa.Table | N
             if not {type(v) for v in values} <= _RAW_TYPES[column.data_type]:
                 return None
             arrays.append(_raw_array(column.data_type, values))
-        return _with_extras_and_ids(contract, records, arrays)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         return None
+    return pa.Table.from_arrays(arrays, names=list(contract.column_names))
 
 
 # The JSON types a raw value may have to be converted by Arrow as it is.
@@ -104,7 +114,7 @@ def _checked_array(column: Any, records: list[dict[str, Any]]) -> pa.Array:
 
 
 def _with_extras_and_ids(
-    contract: Contract, records: list[dict[str, Any]], arrays: list[pa.Array]
+    contract: Contract, records: list[dict[str, Any]], arrays: list[Any]
 ) -> pa.Table | None:
     """The contract columns plus the fields outside the contract, and dlt's row ids."""
     declared = set(contract.column_names)

@@ -11,6 +11,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -258,12 +259,14 @@ def record_run(
     warehouse_path: Path,
     pipelines_dir: Path | None = None,
     window: Window | None = None,
+    resources: list[str] | tuple[str, ...] | None = None,
 ) -> list[dict[str, Any]]:
     """Audit the pipeline's last run into ``raw_audit``: its reconciliation
     (``load_reconciliation``), the new upstream columns it loaded (``schema_changes``) and
     the loaded records naming an unknown SKU (``reference_flags``). Pass the run's
-    ``window``, if it had one, so only the resources it read are reconciled."""
-    rows = reconcile(system, pipeline, resources_of(system, window))
+    ``window``, if it had one, or the ``resources`` it read (a Dagster asset subset), so
+    only those are reconciled."""
+    rows = reconcile(system, pipeline, resources or resources_of(system, window))
     load_id = next((r["load_id"] for r in rows if r["load_id"]), None)
     extra = {
         SCHEMA_CHANGES_TABLE: (
@@ -314,6 +317,46 @@ def finish_interrupted(system: str, pipeline: dlt.Pipeline) -> None:
     drop_restaged_duplicates(pipeline, pending)
 
 
+@dataclass
+class SystemLoad:
+    """What ``system_load`` did around a run: the tables it switched to append, and (once
+    the run is done) the run's reconciliation rows."""
+
+    appended: list[str] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+@contextmanager
+def system_load(
+    system: str,
+    pipeline: dlt.Pipeline,
+    source: Any,
+    warehouse_path: Path,
+    *,
+    full_refresh: bool = False,
+    window: Window | None = None,
+    resources: list[str] | tuple[str, ...] | None = None,
+    pipelines_dir: Path | None = None,
+) -> Iterator[SystemLoad]:
+    """The steps around one ``pipeline.run`` of ``source``, whoever runs it (``run_system``,
+    or a Dagster asset through dagster-dlt): one place, so both paths load alike.
+
+    Before the run: load what a killed run left pending (``finish_interrupted``) and let
+    ``upsert`` tables without rows append (``append_into_empty_tables``; not on a full
+    refresh, which drops the tables as the run starts). After it, if it did not fail:
+    reconcile and audit it (``record_run``; ``resources``: the ones it read, default all
+    of the system's or the window's) and create the contract tables no load has created
+    yet (``create_empty_tables``).
+    """
+    finish_interrupted(system, pipeline)
+    load = SystemLoad()
+    if not full_refresh:
+        load.appended = append_into_empty_tables(pipeline, source)
+    yield load
+    load.rows = record_run(system, pipeline, warehouse_path, pipelines_dir, window, resources)
+    create_empty_tables(system, pipeline, source, list(resources) if resources else None)
+
+
 def run_system(
     system: str,
     sources_dir: Path,
@@ -331,13 +374,18 @@ def run_system(
             raise ValueError("a window run re-extracts some days; it cannot be a full refresh")
     started = time.monotonic()
     pipeline = make_pipeline(system, warehouse_path, pipelines_dir)
-    finish_interrupted(system, pipeline)
     source = make_source(system, sources_dir, endpoints, window)
-    if not full_refresh:  # a full refresh drops the tables when the run starts: keep upsert
-        append_into_empty_tables(pipeline, source)
-    pipeline.run(source, refresh="drop_sources" if full_refresh else None)
-    rows = record_run(system, pipeline, warehouse_path, pipelines_dir, window)
-    create_empty_tables(system, pipeline, source)
+    with system_load(
+        system,
+        pipeline,
+        source,
+        warehouse_path,
+        full_refresh=full_refresh,
+        window=window,
+        pipelines_dir=pipelines_dir,
+    ) as load:
+        pipeline.run(source, refresh="drop_sources" if full_refresh else None)
+    rows = load.rows
     totals = {k: sum(r[k] for r in rows) for k in ("received", "loaded", "quarantined")}
     log.info(
         "Ingested %-11s into %s: received %d, loaded %d, quarantined %d in %.1fs%s",

@@ -78,4 +78,4 @@ def ecommerce(
             if name in names
         ],
     }
-    return validate_resources(rest_api_resources(config), CONTRACTS)
+    return validate_resources(rest_api_resources(config), CONTRACTS, guard_cursor=window is None)

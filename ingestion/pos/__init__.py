@@ -25,7 +25,7 @@ from ingestion.pos.settings import (
 from ingestion.pos.sqlite_arrow import SqliteArrowTableLoader
 from ingestion.pos.sqlite_timestamps import is_sqlite, sqlite_timestamps
 from ingestion.privacy import anyone_erased
-from ingestion.quarantine import Known, current_load_id, with_validation
+from ingestion.quarantine import GuardedIncremental, Known, current_load_id, with_validation
 from ingestion.window import Window, local_bounds
 
 __all__ = ["RESOURCES", "pos"]
@@ -38,6 +38,7 @@ def pos(
     credentials: str = dlt.secrets.value,
     lag_days: float = DEFAULT_LAG_DAYS,
     window: Window | None = None,
+    chunk_size: int = CHUNK_SIZE,
 ):
     """Stores, tickets, ticket lines, returns, pickups and daily inventory, merged on their
     keys; every table with ``updated_at`` is read incrementally with a lag window, and the
@@ -45,6 +46,7 @@ def pos(
 
     With a ``window``: the tickets (and their lines), returns and pickups of its business
     days, in dlt's backfill mode, which leaves the incremental state untouched.
+    ``chunk_size`` (``SOURCES__POS__CHUNK_SIZE``) is the rows per extracted Arrow table.
     """
     credentials = database_url(credentials)
     names = WINDOW_RESOURCES if window else RESOURCES
@@ -52,7 +54,7 @@ def pos(
         credentials=credentials,
         table_names=list(names),
         backend="pyarrow",
-        chunk_size=CHUNK_SIZE,
+        chunk_size=chunk_size,
         reflection_level="full",
         # Reflect at extract time, so the source builds before the database exists.
         defer_table_reflect=True,
@@ -69,14 +71,24 @@ def pos(
     resources = []
     for name in names:
         contract = CONTRACTS[name]
-        cursor = INCREMENTAL_CURSOR.get(name)
+        # The guard protects the column dlt's incremental compares: a window run's business
+        # timestamp (a till's text that is no timestamp reached dlt as bytes and failed the
+        # run), else the updated_at cursor.
+        cursor = (WINDOW_CURSOR if window else INCREMENTAL_CURSOR).get(name)
         # Tables read in dlt's thread pool: SQLite (ADBC, in C) fetches the next chunk while
         # this thread checks and writes the previous one. Not while someone is erased: the
         # suppression step needs each ticket extracted before its lines (privacy.py).
         table = tables.resources[name]
         if parallel:
             table = table.parallelize()
-        resource = with_validation(table, contract, cursor_guard=cursor, known=known, upsert=True)
+        resource = with_validation(
+            table,
+            contract,
+            cursor_guard=cursor,
+            known=known,
+            upsert=True,
+            dedup_sort=INCREMENTAL_CURSOR.get(name),
+        )
         resource.apply_hints(primary_key=list(contract.primary_key))
         incremental = _window_incremental(name, window) if window else _incremental(name, lag_days)
         if incremental:
@@ -89,7 +101,7 @@ def _incremental(name: str, lag_days: float) -> Any:
     cursor = INCREMENTAL_CURSOR.get(name)
     if cursor is None:
         return None
-    return dlt.sources.incremental(cursor, lag=lag_days * 86_400, on_cursor_value_missing="include")
+    return GuardedIncremental(cursor, lag=lag_days * 86_400, on_cursor_value_missing="include")
 
 
 def _window_incremental(name: str, window: Window) -> Any:
@@ -100,7 +112,7 @@ def _window_incremental(name: str, window: Window) -> Any:
     if cursor is None:
         return None
     start, end = local_bounds(window)
-    return dlt.sources.incremental(
+    return GuardedIncremental(
         cursor, initial_value=start, end_value=end, on_cursor_value_missing="exclude"
     )
 

@@ -89,10 +89,9 @@ def test_events_merge_by_upsert(loads):
 
 @pytest.fixture(scope="module")
 def pos_repeat(world, tmp_path_factory, monkeypatch_module):
-    """A POS database whose inventory table lost its primary key and holds one snapshot row
-    twice, the second copy in a later chunk than the first."""
-    import ingestion.pos
-
+    """A POS database whose inventory table lost its primary key and holds two snapshot rows
+    twice: the last row's corrected copy right after it (the same chunk), and a copy of the
+    first row in a later chunk than the first."""
     sources = tmp_path_factory.mktemp("pos_repeat")
     (sources / "pos").mkdir()
     shutil.copy(world / "pos" / "pos.sqlite", sources / "pos" / "pos.sqlite")
@@ -104,10 +103,17 @@ def pos_repeat(world, tmp_path_factory, monkeypatch_module):
         con.execute("alter table inventory_daily rename to inventory_with_key")
         con.execute(keyless)
         con.execute("insert into inventory_daily select * from inventory_with_key")
+        (last,) = con.execute("select max(rowid) from inventory_daily").fetchone()
+        assert last % 1_000, "the corrected copy must share its original's chunk"
+        con.execute(
+            "insert into inventory_daily select snapshot_date, store_id, sku, on_hand + 1000, "
+            "updated_at from inventory_daily where rowid = ?",
+            [last],
+        )
         con.execute("insert into inventory_daily select * from inventory_with_key limit 1")
         con.execute("drop table inventory_with_key")
         (rows,) = con.execute("select count(*) from inventory_daily").fetchone()
-    monkeypatch_module.setattr(ingestion.pos, "CHUNK_SIZE", 1_000)
+    monkeypatch_module.setenv("SOURCES__POS__CHUNK_SIZE", "1000")
     warehouse = sources / "warehouse.duckdb"
     return warehouse, run_system("pos", sources, warehouse), rows
 
@@ -118,22 +124,42 @@ def monkeypatch_module():
         yield patch
 
 
-def test_a_pos_key_repeated_in_a_later_chunk_loads_once(pos_repeat):
+def test_a_pos_key_repeated_loads_once_the_chunks_latest_the_loads_first(pos_repeat):
+    """Within a chunk (rows oldest first) the later version loads, as for a page or a file;
+    across chunks the first version extracted does."""
     warehouse, rows, stored = pos_repeat
-    assert stored > 1_000
+    assert stored > 2_000
     (row,) = [r for r in rows if r["resource"] == "inventory_daily"]
-    assert (row["received"], row["loaded"], row["quarantined"]) == (stored, stored - 1, 1)
+    assert (row["received"], row["loaded"], row["quarantined"]) == (stored, stored - 2, 2)
     loaded, keys = query(
         warehouse,
         "select count(*), count(distinct (snapshot_date, store_id, sku)) "
         "from raw_pos.inventory_daily",
     )[0]
-    assert loaded == keys == stored - 1
-    (reason,) = query(
+    assert loaded == keys == stored - 2
+    reasons = [
+        reason
+        for (reason,) in query(
+            warehouse,
+            "select reason from raw_pos._quarantine where resource = 'inventory_daily' "
+            "order by reason",
+        )
+    ]
+    assert len(reasons) == 2
+    assert "already extracted earlier in this load" in reasons[0]
+    assert "in the same batch; a later version was kept" in reasons[1]
+    with sqlite3.connect(warehouse.parent / "pos" / "pos.sqlite") as con:
+        corrected = con.execute(
+            "select snapshot_date, store_id, sku, on_hand from inventory_daily "
+            "where rowid = (select max(rowid) - 1 from inventory_daily)"
+        ).fetchone()
+    on_hand = query(
         warehouse,
-        "select reason from raw_pos._quarantine where resource = 'inventory_daily'",
-    )[0]
-    assert "already extracted earlier in this load" in reason
+        "select on_hand from raw_pos.inventory_daily "
+        "where snapshot_date = ? and store_id = ? and sku = ?",
+        *corrected[:3],
+    )
+    assert on_hand == [(corrected[3],)]
 
 
 def test_rows_staged_twice_by_a_resumed_load_are_removed(loads, tmp_path):

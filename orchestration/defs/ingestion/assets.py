@@ -7,8 +7,10 @@ reference data (POS stores and inventory, shop customers and products) gets a se
 unpartitioned multi-asset for it, ``ingest_<system>`` beside ``ingest_<system>_events``.
 
 Definitions are built from a source that needs no server. At run time a fresh source is
-configured against the real endpoints or a sandbox server started for the step, loaded
-through dagster-dlt, and the load is reconciled into ``raw_audit.load_reconciliation``.
+configured against the real endpoints or a sandbox server started for the step and loaded
+through dagster-dlt, inside the same steps as ``run_system`` (``system_load``: a killed
+run's pending package first, empty tables appended into, then the audit in ``raw_audit``
+and the empty raw tables no load has created).
 """
 
 import dagster as dg
@@ -16,16 +18,7 @@ from dagster_dlt import DagsterDltResource, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from ingestion import paths
-from ingestion.pipelines import (
-    SYSTEMS,
-    create_empty_tables,
-    dataset_name,
-    default_pipelines_dir,
-    finish_interrupted,
-    make_pipeline,
-    make_source,
-)
-from ingestion.reconciliation import reconcile, record
+from ingestion.pipelines import SYSTEMS, dataset_name, make_pipeline, make_source, system_load
 from orchestration.defs.schedules.partitions import (
     backfill_window,
     daily_partitions,
@@ -92,26 +85,32 @@ def build_part_assets(part: IngestPart) -> dg.AssetsDefinition:
             + (" (full refresh)" if refresh else "")
             + (f": backfill of the business days {describe(window)}" if window else "")
         )
-        # A killed earlier run may have left a package extracted but not loaded: load it (and
-        # drop rows it re-staged) before extracting anything new, as `run_system` does.
-        finish_interrupted(system, pipeline)
         with source_systems.endpoints(system, context.log) as endpoints:
             source = _source(part, sources_dir, endpoints=endpoints, window=window)
-            yield from dlt.run(
-                context=context,
-                dlt_source=source,
-                dlt_pipeline=pipeline,
-                dagster_dlt_translator=translator,
-                **refresh,
-            )
-        resources = [
-            name
-            for name, resource in source.resources.items()
-            if _asset_key(translator, resource, pipeline) in context.selected_asset_keys
-        ]
-        rows = reconcile(system, pipeline, resources)
-        record(rows, paths.warehouse_path(), default_pipelines_dir(paths.warehouse_path()))
-        create_empty_tables(system, pipeline, source, resources)
+            resources = [
+                name
+                for name, resource in source.resources.items()
+                if _asset_key(translator, resource, pipeline) in context.selected_asset_keys
+            ]
+            # The same steps as `run_system` around the run: a killed run's pending package
+            # first, empty tables appended into, then the audit and the empty raw tables.
+            with system_load(
+                system,
+                pipeline,
+                source,
+                paths.warehouse_path(),
+                full_refresh=bool(refresh),
+                window=window,
+                resources=resources,
+            ) as load:
+                yield from dlt.run(
+                    context=context,
+                    dlt_source=source,
+                    dlt_pipeline=pipeline,
+                    dagster_dlt_translator=translator,
+                    **refresh,
+                )
+        rows = load.rows
         context.log.info(
             f"{system}: "
             + ", ".join(
