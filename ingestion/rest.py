@@ -139,13 +139,14 @@ def validate_resources(
     for resource in resources:
         contract = contracts[resource.name]
         batched_pages(resource)
-        cursor = VERSION_COLUMN if guard_cursor else None
-        with_validation(resource, contract, cursor_guard=cursor, as_arrow=True)
-        if not guard_cursor:
-            # Two versions of a key in one load: the merge still keeps the latest.
-            resource.apply_hints(
-                columns={VERSION_COLUMN: {"name": VERSION_COLUMN, "dedup_sort": "desc"}}
-            )
+        # Two versions of a key in one load: the merge keeps the latest, guard or not.
+        with_validation(
+            resource,
+            contract,
+            cursor_guard=VERSION_COLUMN if guard_cursor else None,
+            as_arrow=True,
+            dedup_sort=VERSION_COLUMN,
+        )
     return resources
 
 
