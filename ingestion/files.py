@@ -30,7 +30,13 @@ from dlt.common.storages.fsspec_filesystem import FileItemDict
 from isal import isal_zlib
 
 from ingestion.contracts import Contract
-from ingestion.quarantine import count, quarantine_rows, split_arrow, split_records
+from ingestion.quarantine import (
+    checked_nested_page,
+    count,
+    quarantine_rows,
+    split_arrow,
+    split_records,
+)
 
 log = logging.getLogger(__name__)
 
@@ -273,12 +279,26 @@ def _jsonl_file_records(contract: Contract, item: FileItemDict) -> FileResult:
     data, tail = _split_damaged(data, error)
     lines = numbered_lines(data)
     parsed, bad = parse_lines(lines, where)
-    good, rejected = split_records(contract, [rec for _, _, rec in parsed])
+    good, rejected = checked_records(contract, [rec for _, _, rec in parsed])
     bad.extend(rejected)
     if error:
         bad.append(_file_error(item, error, tail, len(lines)))
-    # The records stay dicts for dlt's normaliser: spare it parsing their timestamps.
-    return len(lines) + (1 if error else 0), contract.with_parsed_timestamps(good), bad
+    return len(lines) + (1 if error else 0), good, bad
+
+
+def checked_records(
+    contract: Contract, records: list[Any]
+) -> tuple[list[dict[str, Any]], list[tuple[str, Any]]]:
+    """A file's records checked column-wise when nothing in them is to reject or coerce (the
+    usual file: about half the CPU of the record-by-record check, which holds the interpreter
+    lock the other readers and dlt's extract need); otherwise record by record, whose reasons
+    stay the reference. Either way the good records keep their nested lists and have their
+    timestamps parsed, so dlt's normaliser does not parse each one again."""
+    fast = checked_nested_page(contract, records)
+    if fast is not None:
+        return fast, []
+    good, rejected = split_records(contract, records)
+    return contract.with_parsed_timestamps(good), rejected
 
 
 def read_jsonl_records(contract: Contract, items: list[FileItemDict]) -> Iterator[Any]:
