@@ -11,10 +11,12 @@ on the normaliser's path: slower, never different.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from dlt.common import json
 from dlt.common.normalizers.utils import generate_dlt_ids
 
 from ingestion.contracts import Contract
@@ -140,3 +142,53 @@ def _with_extras_and_ids(
         pa.field(n, a.type, nullable=n not in required) for n, a in zip(names, arrays, strict=True)
     )
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def contract_arrow_schema(contract: Contract) -> pa.Schema:
+    """The Arrow types ``raw_contract_table`` gives the contract's columns."""
+    typed = {"timestamp": _UTC, "date": pa.date32(), "decimal": pa.decimal128(18, 2)}
+    return pa.schema(
+        (c.name, typed.get(c.data_type, _CHECKED_TYPES[c.data_type])) for c in contract.columns
+    )
+
+
+def checked_contract_table(contract: Contract, records: list[dict[str, Any]]) -> pa.Table:
+    """The contract columns of records the record check has coerced, typed as
+    ``raw_contract_table`` types them."""
+    arrays = [_checked_column(column, records) for column in contract.columns]
+    return pa.Table.from_arrays(arrays, schema=contract_arrow_schema(contract))
+
+
+def _checked_column(column: Any, records: list[dict[str, Any]]) -> pa.Array:
+    try:
+        return _checked_array(column, records)
+    except pa.ArrowInvalid:
+        if column.data_type != "timestamp":
+            raise
+    # A timestamp without a zone offset: the record check reads it as UTC, as dlt does.
+    moments = [r.get(column.name) for r in records]
+    return pa.array([None if m is None else _as_utc(m) for m in moments], type=_UTC)
+
+
+def _as_utc(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def with_extra_columns(
+    table: pa.Table, contract: Contract, records: list[dict[str, Any]]
+) -> pa.Table:
+    """``table`` plus the fields of ``records`` outside the contract (and its nested lists),
+    as dlt would add them; a field null on every record adds no column (yet), like the
+    normaliser. A field whose values Arrow cannot type as one column loads as JSON text."""
+    declared = {*contract.column_names, *contract.nested}
+    extras = list(dict.fromkeys(k for r in records for k in r if k not in declared))
+    for name in extras:
+        values = [r.get(name) for r in records]
+        try:
+            array = pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            array = pa.array([None if v is None else json.dumps(v) for v in values], pa.string())
+        if not pa.types.is_null(array.type):
+            table = table.append_column(name, array)
+    return table

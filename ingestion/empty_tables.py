@@ -10,11 +10,13 @@ that dlt has not created yet is materialised empty:
   ``dlt.mark.materialize_table_schema()`` (or, for resources that hand dlt Arrow tables, an
   empty Arrow table): dlt writes an empty file, the normaliser marks the table as having seen
   data and the loader creates it with ``_dlt_load_id`` and, where rows carry one, ``_dlt_id``;
-- a nested table (``orders__refunds``) through its parent's ``nested_hints``, with the link
-  columns dlt's relational normaliser adds to every child row (``_dlt_parent_id``,
+- a nested table (``conversations__messages``) through its parent's ``nested_hints``, with
+  the link columns dlt's relational normaliser adds to every child row (``_dlt_parent_id``,
   ``_dlt_list_idx``, ``_dlt_id`` and, for merge tables, ``_dlt_root_id``). dlt never writes a
   file for a child table without rows, so the normaliser's "seen data" mark is set on it the
-  way it would be after its first row, and the schema is synced to the destination.
+  way it would be after its first row, and the schema is synced to the destination;
+- a list table of its own (``orders__refunds``, see ``nested_arrow``) by an empty Arrow table
+  sent to it from the parent's resource, with the same variant hints and link columns.
 
 A later load with rows merges into these tables as into any other: same columns, same types.
 """
@@ -34,6 +36,7 @@ from dlt.common.schema.typing import TColumnSchema, TTableSchema
 from dlt.common.schema.utils import has_table_seen_data
 
 from ingestion.contracts import Contract
+from ingestion.nested_arrow import LINK_COLUMNS, child_table, declare_child_tables, has_list_tables
 
 log = logging.getLogger(__name__)
 
@@ -93,15 +96,25 @@ def _empty_arrow(columns: dict[str, TColumnSchema], caps: Any) -> Iterator[Any]:
 
 
 def empty_resource(
-    real: Any, contract: Contract, schema: Schema, arrow_caps: Any | None = None
+    real: Any,
+    contract: Contract,
+    schema: Schema,
+    arrow_caps: Any | None = None,
+    tables: Iterable[str] = (),
+    caps: Any | None = None,
 ) -> Any:
     """A resource named and hinted like ``real`` that loads no rows but materialises its
     table and declares its nested tables with their link columns.
 
     With ``arrow_caps`` (the destination's capabilities) it yields an empty Arrow table
     instead, for resources that hand dlt Arrow tables: dlt's Arrow path adds
-    ``_dlt_load_id`` but no ``_dlt_id``, exactly as their loads with rows do."""
+    ``_dlt_load_id`` but no ``_dlt_id``, exactly as their loads with rows do. A resource
+    whose lists are tables of their own (``nested_arrow``) yields an empty Arrow table for
+    each of them among ``tables`` (typed for the destination's ``caps``), hinted as its
+    loads with rows hint them."""
     table = real.compute_table_schema()
+    if has_list_tables(real):
+        return _empty_with_list_tables(real, contract, table, set(tables), caps)
     root = {**table, "name": real.name}
     nested = {
         child: {"columns": {**hints["columns"], **link_columns(schema, root)}}
@@ -118,6 +131,33 @@ def empty_resource(
     )
     if nested:
         resource.apply_hints(nested_hints=nested)
+    return resource
+
+
+def _empty_with_list_tables(
+    real: Any, contract: Contract, table: TTableSchema, tables: set[str], caps: Any
+) -> Any:
+    children = {
+        child_table(real.name, name): {**child.column_hints(), **LINK_COLUMNS}
+        for name, child in contract.nested.items()
+    }
+
+    def rows() -> Iterator[Any]:
+        if real.name in tables:
+            yield dlt.mark.materialize_table_schema()
+        for name, columns in children.items():
+            if name in tables:
+                yield dlt.mark.with_table_name(next(_empty_arrow(columns, caps)), name)
+
+    resource = dlt.resource(rows, name=real.name)
+    # The list tables first: declared after the parent's hints, they would inherit them.
+    declare_child_tables(resource, contract)
+    resource.apply_hints(
+        columns=table["columns"],
+        primary_key=list(contract.primary_key),
+        write_disposition=table.get("write_disposition"),
+        file_format=table.get("file_format"),
+    )
     return resource
 
 
@@ -149,9 +189,14 @@ def materialize_empty_tables(
     pipeline.run(
         [
             empty_resource(
-                source.resources[name], contracts[name], schema, caps if name in arrow else None
+                source.resources[name],
+                contracts[name],
+                schema,
+                caps if name in arrow else None,
+                tables,
+                caps,
             )
-            for name in missing
+            for name, tables in missing.items()
         ]
     )
     schema = pipeline.default_schema

@@ -55,7 +55,8 @@ def file_drop(
     ``upsert=True`` (readers yielding Arrow tables only) merges with DuckDB's ``MERGE INTO``
     instead of dlt's default delete-insert, after making sure no key reaches the load twice
     (see load_keys.py). Use it for records whose latest version simply replaces the last;
-    records with child tables keep delete-insert, which also replaces their children.
+    records with child tables keep delete-insert, and their readers hand each nested list
+    as a table of its own (``nested_arrow``), whose merge replaces a record's children.
     """
     listing = filesystem(
         bucket_url=bucket_url,
@@ -86,8 +87,11 @@ def file_drop(
         primary_key=list(contract.primary_key),
         write_disposition=merge_disposition(upsert),
     )
-    # The readers validate while parsing, so no separate validation step.
-    return listing | with_validation(reader_resource, contract, step=False)
+    # The readers validate while parsing, so no separate validation step. Records with
+    # nested lists arrive as Arrow tables of their own (files.read_jsonl_nested).
+    return listing | with_validation(
+        reader_resource, contract, step=False, as_arrow=bool(contract.nested)
+    )
 
 
 def local_bucket(sources_dir: Path, system: str) -> str:

@@ -72,6 +72,26 @@ class SeenKeys:
 
     def split(self, table: pa.Table) -> tuple[pa.Table, list[tuple[str, dict]]]:
         """The rows whose key is new to this load, and (reason, row) of the others."""
+        keep, superseded = self._new(table)
+        if keep.all():
+            return table, []
+        rows = table.filter(pa.array(~keep)).to_pylist()
+        reasons = [
+            duplicate_reason(self.contract, row) if later_in_batch else _reason(self.contract)
+            for row, later_in_batch in zip(rows, superseded[~keep], strict=True)
+        ]
+        return table.filter(pa.array(keep)), list(zip(reasons, rows, strict=True))
+
+    def new_keys(self, table: pa.Table) -> np.ndarray:
+        """Mask of the rows whose key is new to this load (remembered from now on)."""
+        return self._new(table)[0]
+
+    @property
+    def reason(self) -> str:
+        """Why a key already extracted in this load is quarantined."""
+        return _reason(self.contract)
+
+    def _new(self, table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
         load_id = current_load_id()
         if load_id != self._load_id:
             # A source object extracted again (as Dagster may do) starts a new load.
@@ -92,19 +112,12 @@ class SeenKeys:
         earlier[inside] = self._seen[at[inside]] == ordered[inside]
         new = ~in_batch & ~earlier
         self._seen = _merged(self._seen, at[new], ordered[new])
-        if new.all():
-            return table, []
         superseded = np.zeros(len(hashes), dtype=bool)
         if self.last_in_batch:
             superseded[order[in_batch]] = True
         keep = np.zeros(len(hashes), dtype=bool)
         keep[order[new]] = True
-        rows = table.filter(pa.array(~keep)).to_pylist()
-        reasons = [
-            duplicate_reason(self.contract, row) if later_in_batch else _reason(self.contract)
-            for row, later_in_batch in zip(rows, superseded[~keep], strict=True)
-        ]
-        return table.filter(pa.array(keep)), list(zip(reasons, rows, strict=True))
+        return keep, superseded
 
 
 @functools.cache

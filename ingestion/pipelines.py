@@ -16,18 +16,20 @@ from pathlib import Path
 from typing import Any
 
 import dlt
+import duckdb
 
 from ingestion import clickstream, crm, ecommerce, marketing, messaging, pos
 from ingestion.clickstream import settings as clickstream_settings
 from ingestion.contracts import Contract
 from ingestion.crm import settings as crm_settings
-from ingestion.destination import duckdb_destination
+from ingestion.destination import duckdb_destination, warehouse_connection
 from ingestion.ecommerce import settings as ecommerce_settings
 from ingestion.empty_tables import materialize_empty_tables
 from ingestion.filesource import local_bucket
 from ingestion.load_keys import append_into_empty_tables, drop_restaged_duplicates
 from ingestion.marketing import settings as marketing_settings
 from ingestion.messaging import settings as messaging_settings
+from ingestion.nested_arrow import reload_previous_layout
 from ingestion.pos import settings as pos_settings
 from ingestion.privacy import suppress_erased
 from ingestion.reconciliation import reconcile, record
@@ -198,8 +200,14 @@ def default_pipelines_dir(warehouse_path: Path) -> Path:
 
 
 def make_pipeline(
-    system: str, warehouse_path: Path, pipelines_dir: Path | None = None
+    system: str,
+    warehouse_path: Path,
+    pipelines_dir: Path | None = None,
+    connection: duckdb.DuckDBPyConnection | None = None,
 ) -> dlt.Pipeline:
+    """The dlt pipeline of ``system``; it loads through ``connection`` (an open warehouse
+    connection, ``destination.warehouse_connection``) if given, else opens the warehouse
+    for each step."""
     _check(system)
     # Also in .dlt/config.toml; set here so it holds when run from another directory.
     dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
@@ -212,7 +220,7 @@ def make_pipeline(
     pipelines_dir.mkdir(parents=True, exist_ok=True)
     return dlt.pipeline(
         pipeline_name=f"omni_{system}",
-        destination=duckdb_destination(warehouse_path, dict(DUCKDB_LOAD_SETTINGS)),
+        destination=duckdb_destination(warehouse_path, dict(DUCKDB_LOAD_SETTINGS), connection),
         dataset_name=dataset_name(system),
         pipelines_dir=str(pipelines_dir),
     )
@@ -260,12 +268,13 @@ def record_run(
     pipelines_dir: Path | None = None,
     window: Window | None = None,
     resources: list[str] | tuple[str, ...] | None = None,
+    connection: duckdb.DuckDBPyConnection | None = None,
 ) -> list[dict[str, Any]]:
     """Audit the pipeline's last run into ``raw_audit``: its reconciliation
     (``load_reconciliation``), the new upstream columns it loaded (``schema_changes``) and
     the loaded records naming an unknown SKU (``reference_flags``). Pass the run's
     ``window``, if it had one, or the ``resources`` it read (a Dagster asset subset), so
-    only those are reconciled."""
+    only those are reconciled; and the run's warehouse ``connection``, if it had one."""
     rows = reconcile(system, pipeline, resources or resources_of(system, window))
     load_id = next((r["load_id"] for r in rows if r["load_id"]), None)
     extra = {
@@ -276,7 +285,7 @@ def record_run(
         REFERENCE_FLAGS_TABLE: (unknown_skus(system, pipeline, load_id), REFERENCE_FLAGS_COLUMNS),
     }
     pipelines_dir = Path(pipelines_dir or default_pipelines_dir(warehouse_path))
-    record(rows, warehouse_path, pipelines_dir, extra)
+    record(rows, warehouse_path, pipelines_dir, extra, connection)
     return rows
 
 
@@ -337,6 +346,7 @@ def system_load(
     window: Window | None = None,
     resources: list[str] | tuple[str, ...] | None = None,
     pipelines_dir: Path | None = None,
+    connection: duckdb.DuckDBPyConnection | None = None,
 ) -> Iterator[SystemLoad]:
     """The steps around one ``pipeline.run`` of ``source``, whoever runs it (``run_system``,
     or a Dagster asset through dagster-dlt): one place, so both paths load alike.
@@ -346,14 +356,18 @@ def system_load(
     refresh, which drops the tables as the run starts). After it, if it did not fail:
     reconcile and audit it (``record_run``; ``resources``: the ones it read, default all
     of the system's or the window's) and create the contract tables no load has created
-    yet (``create_empty_tables``).
+    yet (``create_empty_tables``). ``connection``: the warehouse connection ``pipeline``
+    loads through, if it has one (``make_pipeline``), for the audit to use as well.
     """
     finish_interrupted(system, pipeline)
+    reload_previous_layout(system, pipeline, source)
     load = SystemLoad()
     if not full_refresh:
         load.appended = append_into_empty_tables(pipeline, source)
     yield load
-    load.rows = record_run(system, pipeline, warehouse_path, pipelines_dir, window, resources)
+    load.rows = record_run(
+        system, pipeline, warehouse_path, pipelines_dir, window, resources, connection
+    )
     create_empty_tables(system, pipeline, source, list(resources) if resources else None)
 
 
@@ -373,18 +387,21 @@ def run_system(
         if full_refresh:
             raise ValueError("a window run re-extracts some days; it cannot be a full refresh")
     started = time.monotonic()
-    pipeline = make_pipeline(system, warehouse_path, pipelines_dir)
-    source = make_source(system, sources_dir, endpoints, window)
-    with system_load(
-        system,
-        pipeline,
-        source,
-        warehouse_path,
-        full_refresh=full_refresh,
-        window=window,
-        pipelines_dir=pipelines_dir,
-    ) as load:
-        pipeline.run(source, refresh="drop_sources" if full_refresh else None)
+    # One warehouse connection for the run, its audit and its checks (destination.py).
+    with warehouse_connection(warehouse_path) as connection:
+        pipeline = make_pipeline(system, warehouse_path, pipelines_dir, connection)
+        source = make_source(system, sources_dir, endpoints, window)
+        with system_load(
+            system,
+            pipeline,
+            source,
+            warehouse_path,
+            full_refresh=full_refresh,
+            window=window,
+            pipelines_dir=pipelines_dir,
+            connection=connection,
+        ) as load:
+            pipeline.run(source, refresh="drop_sources" if full_refresh else None)
     rows = load.rows
     totals = {k: sum(r[k] for r in rows) for k in ("received", "loaded", "quarantined")}
     log.info(

@@ -37,6 +37,7 @@ import pyarrow.parquet as pq
 from dlt.extract.items_transform import ItemTransform
 
 from ingestion import paths
+from ingestion.nested_arrow import DLT_ID, child_table_of, rows_of_parents
 from ingestion.quarantine import _is_quarantine, current_load_id
 
 log = logging.getLogger(__name__)
@@ -491,7 +492,8 @@ class SuppressStep(ItemTransform[Any, dict[str, Any]]):
 
     It sits after validation (1.05) so that a suppressed record is first counted as
     received, and before ``add_limit`` (1.1). Nested children (order lines, refunds,
-    conversation messages) leave with their parent record.
+    conversation messages) leave with their parent record, also when they travel as tables
+    of their own after it (``nested_arrow``).
     """
 
     placement_affinity: ClassVar[float] = 1.07
@@ -505,6 +507,8 @@ class SuppressStep(ItemTransform[Any, dict[str, Any]]):
         fields = PERSON_FIELDS[system][resource]
         self._own_key = (fields.key, fields.entity) if fields.key and fields.entity else None
         self._load_id: str | None = None
+        # Row ids of the suppressed records, whose list tables' rows go too (nested_arrow).
+        self._erased_parents: set[str] = set()
 
     def _count(self, suppressed: int) -> None:
         # Per load, like the validation counters: a source extracted twice starts again.
@@ -526,6 +530,11 @@ class SuppressStep(ItemTransform[Any, dict[str, Any]]):
             return item
         if isinstance(item, pa.RecordBatch):
             item = pa.Table.from_batches([item])
+        if isinstance(item, pa.Table) and child_table_of(meta, self.resource):
+            # An order's lines and refunds (their own tables) leave with the order.
+            mask = rows_of_parents(item, self._erased_parents)
+            rows = item.filter(pc.invert(mask)) if pc.any(mask).as_py() else item
+            return rows if rows.num_rows else None
         if isinstance(item, pa.Table):
             mask = erased_mask(self.system, self.resource, item, self.blocklist)
             erased = pc.sum(mask).as_py() or 0
@@ -533,6 +542,8 @@ class SuppressStep(ItemTransform[Any, dict[str, Any]]):
             remaining = kept.num_rows
             if erased and self._own_key:
                 self._remember(item.filter(mask)[self._own_key[0]].to_pylist())
+            if erased and DLT_ID in item.column_names:
+                self._erased_parents.update(item.filter(mask)[DLT_ID].to_pylist())
         else:
             records = item if isinstance(item, list) else [item]
             kept, gone = [], []

@@ -13,12 +13,19 @@ from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 import dlt
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from dlt.common import json
 from dlt.extract.items_transform import ItemTransform
 
-from ingestion.arrow_pages import raw_contract_table, raw_records_to_arrow, records_to_arrow
+from ingestion.arrow_pages import (
+    checked_contract_table,
+    raw_contract_table,
+    raw_records_to_arrow,
+    records_to_arrow,
+    with_extra_columns,
+)
 from ingestion.contracts import (
     Column,
     Contract,
@@ -26,6 +33,14 @@ from ingestion.contracts import (
     as_timestamp,
     future_cutoff,
     parse_timestamp,
+)
+from ingestion.nested_arrow import (
+    NestedPage,
+    declare_child_tables,
+    list_positions,
+    load_tables,
+    mark_tables,
+    root_id_hint,
 )
 
 QUARANTINE_TABLE = "_quarantine"
@@ -152,21 +167,21 @@ def split_arrow(
     return _keys_not_null(_without_empty_extras(contract, table), contract.primary_key), reasons
 
 
-def checked_nested_page(
+def checked_nested_tables(
     contract: Contract, records: list[Any], known: Known | None = None
-) -> list[dict[str, Any]] | None:
+) -> NestedPage | None:
     """A page of records with nested lists (orders and their lines and refunds) checked
-    column-wise: the records as they came, their timestamps parsed, when every record and
+    column-wise: the records and each nested list as typed Arrow tables (``NestedPage``,
+    with the fields outside the contract) when every record and
     every nested item passes the contract; None when anything is to reject or to coerce (an
     integer id, a float amount, a repeated key...), and the page takes the record-by-record
-    check, whose reasons stay the reference.
-
-    The records stay dicts for dlt's normaliser, with the API's amounts as text (it makes the
-    same decimals of them): the record check's coerced values cost a Python check per value
-    here and a custom encoding per value in dlt's extract files."""
+    check, whose reasons stay the reference."""
     if not records or not all(isinstance(r, dict) for r in records):
         return None
-    parts: list[tuple[Contract, list[dict[str, Any]]]] = [(contract, records)]
+    root = raw_contract_table(contract, records)
+    if root is None or _has_empty_key(contract, root) or split_arrow(contract, root, known)[1]:
+        return None
+    children = {}
     for name, child in contract.nested.items():
         lists = [r.get(name) for r in records]
         if not all(v is None or isinstance(v, list) for v in lists):
@@ -174,21 +189,27 @@ def checked_nested_page(
         items = [item for v in lists if v for item in v]
         if not all(isinstance(item, dict) for item in items):
             return None
-        if items:
-            parts.append((child, items))
-    for part, rows in parts:
-        table = raw_contract_table(part, rows)
-        if table is None or _has_empty_key(part, table) or split_arrow(part, table, known)[1]:
+        table = raw_contract_table(child, items) if items else None
+        if items and (
+            table is None or _has_empty_key(child, table) or split_arrow(child, table, known)[1]
+        ):
             return None
-    try:
-        parsed = [(rows, _parsed_timestamps(part, rows)) for part, rows in parts]
-    except ValueError:  # Arrow took a timestamp text that Python's ISO parser does not
-        return None
-    for rows, columns in parsed:
-        for name, moments in columns.items():
-            for row, moment in zip(rows, moments, strict=True):
-                row[name] = moment
-    return records
+        if table is not None:
+            children[name] = (with_extra_columns(table, child, items), *list_positions(lists))
+    return NestedPage(with_extra_columns(root, contract, records), children)
+
+
+def checked_records_page(contract: Contract, records: list[dict[str, Any]]) -> NestedPage:
+    """Records the record check has passed (values coerced) as a ``NestedPage``."""
+    children = {}
+    for name, child in contract.nested.items():
+        lists = [r.get(name) for r in records]
+        items = [item for v in lists if v for item in v]
+        if items:
+            table = checked_contract_table(child, items)
+            children[name] = (with_extra_columns(table, child, items), *list_positions(lists))
+    root = checked_contract_table(contract, records)
+    return NestedPage(with_extra_columns(root, contract, records), children)
 
 
 def _has_empty_key(contract: Contract, table: pa.Table) -> bool:
@@ -197,24 +218,6 @@ def _has_empty_key(contract: Contract, table: pa.Table) -> bool:
         pa.types.is_string(table[k].type) and pc.any(pc.equal(table[k], "")).as_py()
         for k in contract.primary_key
     )
-
-
-def _parsed_timestamps(contract: Contract, rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
-    """Column -> the timestamps of ``rows`` parsed as the record check parses them (naive
-    text read as UTC), so dlt's normaliser does not parse each text again. Python's parser,
-    not Arrow's: it is several times faster to make ``datetime`` objects with."""
-    columns = {}
-    for column in contract.columns:
-        if column.data_type == "timestamp":
-            columns[column.name] = [_utc(row.get(column.name)) for row in rows]
-    return columns
-
-
-def _utc(value: Any) -> Any:
-    if value is None:
-        return None
-    moment = datetime.fromisoformat(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _without_empty_extras(contract: Contract, table: pa.Table) -> pa.Table:
@@ -441,6 +444,30 @@ class ValidateStep(ItemTransform[Any, dict[str, Any]]):
         # Hand checked pages of flat records to dlt as Arrow tables (see arrow_pages).
         self.as_arrow = as_arrow
 
+    def _nested(self, records: list[Any]) -> tuple[list[Any], list[tuple[str, Any]]]:
+        """A page of records with nested lists as Arrow tables for dlt (the records, then one
+        table per list: ``nested_arrow``) and the rejects. Column-wise when nothing is to
+        reject or coerce, else record by record. A record whose key an earlier batch of this
+        load already had is quarantined with its lists: separate merge jobs could not keep
+        only the newest version's children (the lag window brings the newest next run)."""
+        page = checked_nested_tables(self.contract, records, self.known)
+        bad: list[tuple[str, Any]] = []
+        payloads = records
+        if page is None:
+            payloads, bad = split_records(self.contract, records, self.known)
+            if not payloads:
+                return [], bad
+            page = checked_records_page(self.contract, payloads)
+        keep = np.ones(page.root.num_rows, dtype=bool)
+        if self.seen is not None:
+            keep = self.seen.new_keys(page.root)
+        if not keep.all():
+            bad += [(self.seen.reason, payloads[i]) for i in np.flatnonzero(~keep).tolist()]
+            page = page.take(keep)
+        if not page.root.num_rows:
+            return [], bad
+        return mark_tables(load_tables(self.contract, page)), bad
+
     def __call__(self, item: Any, meta: Any = None) -> Iterator[Any]:
         if _is_quarantine(meta):
             # Already rejected upstream (and counted there): pass on to the quarantine table.
@@ -455,15 +482,17 @@ class ValidateStep(ItemTransform[Any, dict[str, Any]]):
         else:
             records = item if isinstance(item, list) else [item]
             received = len(records)
+            if self.as_arrow and self.contract.nested:
+                items, bad = self._nested(records)
+                count(self._custom_metrics, received=received, quarantined=len(bad))
+                yield from items
+                if bad:
+                    yield quarantine_rows(self.contract.resource, bad)
+                return
             # Column-wise when the page converts to Arrow as it is; record by record else.
             page = raw_records_to_arrow(self.contract, records) if self.as_arrow else None
-            clean = None
-            if self.as_arrow and self.contract.nested:
-                clean = checked_nested_page(self.contract, records, self.known)
             if page is not None:
                 good, bad = split_arrow(self.contract, page, self.known)
-            elif clean is not None:
-                good, bad = clean, []
             else:
                 good, bad = split_records(self.contract, records, self.known)
                 if self.as_arrow:
@@ -510,21 +539,32 @@ def with_validation(
 
     ``upsert=True`` (a step over Arrow tables) merges the resource on its primary key by
     dlt's ``upsert`` and quarantines a key already extracted in the same load (load_keys.py);
-    otherwise it merges by delete-insert."""
+    otherwise it merges by delete-insert. With ``as_arrow``, a contract's nested lists become
+    tables of their own, variants of this resource (``nested_arrow``), and a key already
+    extracted in the load is quarantined with its lists."""
     with_quarantine_table(resource)
+    nested_as_arrow = bool(contract.nested) and as_arrow
+    if nested_as_arrow:
+        # The lists become tables of their own, fed by this resource (nested_arrow.py);
+        # declared before the parent's hints, which they must not inherit.
+        declare_child_tables(resource, contract)
     hints = contract.column_hints()
     dedup_sort = dedup_sort or cursor_guard
     if dedup_sort in hints:
         # Two versions of a key in one load (a record updated while it was being paged):
         # the merge keeps the latest, not an arbitrary one.
         hints[dedup_sort]["dedup_sort"] = "desc"
+    if nested_as_arrow:
+        hints.update(root_id_hint())
     resource.apply_hints(columns=hints)
-    if contract.nested:
+    if contract.nested and not nested_as_arrow:
         resource.apply_hints(nested_hints=contract.nested_hints())
     if step:
         from ingestion.load_keys import SeenKeys, merge_disposition
 
         seen = SeenKeys(contract, last_in_batch=True) if upsert else None
+        if nested_as_arrow:
+            seen = SeenKeys(contract)
         if upsert:
             resource.apply_hints(write_disposition=merge_disposition(upsert))
         validator = ValidateStep(contract, known, as_arrow, seen)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import dlt
+import duckdb
 from dlt.common.pipeline import LoadInfo
 
 from ingestion.destination import duckdb_destination
@@ -128,10 +129,16 @@ def reconcile(
     return rows
 
 
-def audit_pipeline(warehouse_path: Path, pipelines_dir: Path) -> dlt.Pipeline:
+def audit_pipeline(
+    warehouse_path: Path,
+    pipelines_dir: Path,
+    connection: duckdb.DuckDBPyConnection | None = None,
+) -> dlt.Pipeline:
+    """The pipeline writing ``raw_audit``; through ``connection``, the warehouse connection of
+    the run it audits, if given."""
     return dlt.pipeline(
         pipeline_name=AUDIT_PIPELINE,
-        destination=duckdb_destination(warehouse_path),
+        destination=duckdb_destination(warehouse_path, connection=connection),
         dataset_name=AUDIT_DATASET,
         pipelines_dir=str(pipelines_dir),
     )
@@ -142,9 +149,11 @@ def record(
     warehouse_path: Path,
     pipelines_dir: Path,
     extra: dict[str, tuple[list[dict[str, Any]], dict[str, Any]]] | None = None,
+    connection: duckdb.DuckDBPyConnection | None = None,
 ) -> LoadInfo | None:
     """Append reconciliation rows to ``raw_audit.load_reconciliation``, and the rows of other
-    audit tables (``extra``: table -> (rows, column hints)) in the same load."""
+    audit tables (``extra``: table -> (rows, column hints)) in the same load (through
+    ``connection``, the audited run's warehouse connection, if given)."""
     tables = {AUDIT_TABLE: ([r for r in rows if r["load_id"] is not None], AUDIT_COLUMNS)}
     tables.update(extra or {})
     resources = [
@@ -154,4 +163,4 @@ def record(
     ]
     if not resources:
         return None
-    return audit_pipeline(warehouse_path, pipelines_dir).run(resources)
+    return audit_pipeline(warehouse_path, pipelines_dir, connection).run(resources)

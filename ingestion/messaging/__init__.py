@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dlt
 
-from ingestion.files import read_jsonl_arrow, read_jsonl_records
+from ingestion.files import read_jsonl_arrow, read_jsonl_nested
 from ingestion.filesource import file_drop
 from ingestion.messaging.settings import (
     CONVERSATIONS,
@@ -25,7 +25,7 @@ __all__ = ["RESOURCES", "messaging"]
 @dlt.source(name="messaging", max_table_nesting=1)
 def messaging(bucket_url: str = dlt.config.value, window: Window | None = None):
     return (
-        # Conversations nest their messages: dicts, so dlt builds the child table.
-        file_drop(bucket_url, CONVERSATIONS_GLOB, CONVERSATIONS, read_jsonl_records, window),
+        # Conversations nest their messages: two Arrow tables, linked as dlt links nested rows.
+        file_drop(bucket_url, CONVERSATIONS_GLOB, CONVERSATIONS, read_jsonl_nested, window),
         file_drop(bucket_url, DELIVERIES_GLOB, DELIVERIES, read_jsonl_arrow, window, upsert=True),
     )

@@ -91,19 +91,19 @@ def test_checked_files_load_as_the_record_check_loads_them(
     conversation_files, tmp_path, monkeypatch
 ):
     fast_files = []
-    real = files.checked_nested_page
+    real = files.checked_nested_tables
 
     def counted(contract, records):
         result = real(contract, records)
         fast_files.append(result is not None)
         return result
 
-    monkeypatch.setattr(files, "checked_nested_page", counted)
+    monkeypatch.setattr(files, "checked_nested_tables", counted)
     mine = _load(conversation_files, tmp_path / "fast" / "warehouse.duckdb")
     # The clean day went column-wise, the other day record by record.
     assert sorted(fast_files) == [False, True]
 
-    monkeypatch.setattr(files, "checked_nested_page", lambda contract, records: None)
+    monkeypatch.setattr(files, "checked_nested_tables", lambda contract, records: None)
     reference = _load(conversation_files, tmp_path / "records" / "warehouse.duckdb")
     assert mine == reference
 

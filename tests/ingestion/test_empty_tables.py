@@ -112,7 +112,10 @@ def test_every_contract_table_exists_shaped_like_a_load_with_rows(empty_load, fi
         # _dlt_root_id included, exactly where a load with rows has them) and same types.
         assert sorted(tiny[table]) == sorted(full[table]), table
     logged = " ".join(messages)
-    for table in empty:
+    # Any order creates the shop's list tables: its marker rows name the orders without
+    # refunds (ingestion/nested_arrow.py). test_order_children covers a shop without orders.
+    by_markers = {"raw_ecommerce.orders__line_items", "raw_ecommerce.orders__refunds"}
+    for table in set(empty) - by_markers:
         assert table in logged, f"creating {table} was not logged"
 
 

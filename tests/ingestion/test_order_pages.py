@@ -14,7 +14,7 @@ from ingest_helpers import table_rows
 from ingestion import quarantine
 from ingestion.ecommerce.settings import CONTRACTS as SHOP
 from ingestion.pipelines import run_system
-from ingestion.quarantine import checked_nested_page, split_records
+from ingestion.quarantine import checked_nested_tables, checked_records_page, split_records
 from ingestion.sandbox import SHOP_TOKEN, SandboxServer
 
 ORDERS = SHOP["orders"]
@@ -45,22 +45,25 @@ def _page() -> list[dict]:
     return [_order(1), _order(2, refunds=[], line_items=None), _order(3)]
 
 
-def test_a_clean_order_page_keeps_the_values_the_record_check_gives():
-    fast = checked_nested_page(ORDERS, _page())
+def test_a_clean_order_page_gives_the_tables_the_record_check_gives():
+    fast = checked_nested_tables(ORDERS, _page())
     good, bad = split_records(ORDERS, _page())
-    reference = ORDERS.with_parsed_timestamps(good)
+    reference = checked_records_page(ORDERS, good)
     assert fast is not None and not bad
-    assert len(fast) == len(reference) == 3
-    for mine, theirs in zip(fast, reference, strict=True):
-        # Amounts stay the API's text, which dlt's normaliser turns into the same decimals.
-        assert Decimal(mine["total_price"]) == theirs["total_price"] == Decimal("59.90")
-        assert mine["updated_at"] == theirs["updated_at"] == datetime(2025, 9, 14, 10, tzinfo=UTC)
-        for name, money in (("line_items", "price"), ("refunds", "amount")):
-            assert [{**i, money: Decimal(i[money])} for i in mine[name] or []] == (
-                theirs[name] or []
-            )
-    assert fast[0]["refunds"][0]["created_at"] == datetime(2025, 9, 15, 8, tzinfo=UTC)
-    assert fast[0]["line_items"][0]["quantity"] == 2
+    assert fast.root.equals(reference.root)
+    assert fast.root["total_price"].to_pylist() == [Decimal("59.90")] * 3
+    assert fast.root["updated_at"][0].as_py() == datetime(2025, 9, 14, 10, tzinfo=UTC)
+    for name in ("line_items", "refunds"):
+        items, parents, index = fast.children[name]
+        ref_items, ref_parents, ref_index = reference.children[name]
+        assert items.equals(ref_items)
+        # The second order has neither lines nor refunds: the items are the 1st and 3rd's.
+        assert parents.tolist() == ref_parents.tolist() == [0, 2]
+        assert index.tolist() == ref_index.tolist() == [0, 0]
+    refunds = fast.children["refunds"][0]
+    assert refunds["created_at"][0].as_py() == datetime(2025, 9, 15, 8, tzinfo=UTC)
+    assert refunds["amount"][0].as_py() == Decimal("5.00")
+    assert fast.children["line_items"][0]["quantity"].to_pylist() == [2, 2]
 
 
 @pytest.mark.parametrize(
@@ -83,21 +86,21 @@ def test_a_clean_order_page_keeps_the_values_the_record_check_gives():
 def test_an_order_page_with_anything_to_reject_or_coerce_takes_the_record_check(change):
     page = [_order(1, **change), _order(3)]
     before = copy.deepcopy(page)
-    assert checked_nested_page(ORDERS, page) is None
+    assert checked_nested_tables(ORDERS, page) is None
     # Untouched, so the record check sees (and quarantines) exactly what the API sent.
     assert page == before
 
 
 def _load_shop(world, warehouse, column_wise: bool, monkeypatch) -> dict[str, int]:
     calls = {"column_wise": 0}
-    real = quarantine.checked_nested_page
+    real = quarantine.checked_nested_tables
 
     def counted(*args, **kwargs):
         page = real(*args, **kwargs) if column_wise else None
         calls["column_wise"] += page is not None
         return page
 
-    monkeypatch.setattr(quarantine, "checked_nested_page", counted)
+    monkeypatch.setattr(quarantine, "checked_nested_tables", counted)
     with SandboxServer(world, port=0, fault_rate=0.0) as server:
         endpoints = {"ecommerce": {"base_url": server.base_url, "access_token": SHOP_TOKEN}}
         run_system("ecommerce", world, warehouse, endpoints)
