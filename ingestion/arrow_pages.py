@@ -12,6 +12,7 @@ on the normaliser's path: slower, never different.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from itertools import chain, repeat
 from typing import Any
 
 import pyarrow as pa
@@ -64,18 +65,18 @@ def raw_records_to_arrow(contract: Contract, records: list[Any]) -> pa.Table | N
 def raw_contract_table(contract: Contract, records: list[dict[str, Any]]) -> pa.Table | None:
     """The contract columns of unchecked JSON ``records`` as a typed Arrow table (fields
     outside the contract and nested lists left out, no row ids); None whenever a value is not
-    already of its column's JSON type or Arrow cannot type it exactly."""
+    already of its column's JSON type or Arrow cannot type it exactly.
+
+    Arrow converts the records in one pass (a struct array of the contract's columns, whose
+    converter refuses anything but text for text, booleans for booleans); only numbers are
+    looked at in Python, because Arrow takes a float for an integer (1.5 becomes 1) and a
+    boolean for a float."""
     try:
-        arrays = []
-        for column in contract.columns:
-            if column.derived_from:
-                arrays.append(_checked_array(column, _derived(column, records)))
-                continue
-            values = [r.get(column.name) for r in records]
-            if not {type(v) for v in values} <= _RAW_TYPES[column.data_type]:
-                return None
-            arrays.append(_raw_array(column.data_type, values))
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        rows = pa.array(records, type=_raw_struct(contract))
+        if rows.null_count or not _numbers_exact(contract, records):
+            return None
+        arrays = [_raw_column(column, rows, records) for column in contract.columns]
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
         return None
     return pa.Table.from_arrays(arrays, names=list(contract.column_names))
 
@@ -91,15 +92,44 @@ _RAW_TYPES: dict[str, set[type]] = {
     "date": {str, _NONE},
     "decimal": {str, _NONE},
 }
+# Arrow's converter is as strict as ``_RAW_TYPES`` for every type but these.
+_LENIENT_TYPES = ("bigint", "double")
+# What text columns become once read.
+_PARSED_TYPES = {"timestamp": _UTC, "date": pa.date32(), "decimal": pa.decimal128(18, 2)}
 
 
-def _raw_array(data_type: str, values: list[Any]) -> pa.Array:
-    if data_type in ("timestamp", "date", "decimal"):
-        # Text to the column's type; a value Arrow cannot parse exactly (a timestamp
-        # without zone, three decimals) raises, and the page falls back.
-        target = {"timestamp": _UTC, "date": pa.date32(), "decimal": pa.decimal128(18, 2)}
-        return pc.cast(pa.array(values, type=pa.string()), target[data_type])
-    return pa.array(values, type=_CHECKED_TYPES[data_type])
+def _raw_struct(contract: Contract) -> pa.StructType:
+    """The contract's columns as sent (timestamps, dates and amounts as text); derived
+    columns are not sent."""
+    return pa.struct(
+        (c.name, pa.string() if c.data_type in _PARSED_TYPES else _CHECKED_TYPES[c.data_type])
+        for c in contract.columns
+        if not c.derived_from
+    )
+
+
+def _numbers_exact(contract: Contract, records: list[dict[str, Any]]) -> bool:
+    """Whether the integer and float columns hold only their JSON types, which Arrow's
+    converter alone would not ensure (it truncates a float into an integer column)."""
+    return all(
+        set(map(type, field_values(records, c.name))) <= _RAW_TYPES[c.data_type]
+        for c in contract.columns
+        if c.data_type in _LENIENT_TYPES and not c.derived_from
+    )
+
+
+def _raw_column(column: Any, rows: pa.StructArray, records: list[dict[str, Any]]) -> pa.Array:
+    if column.derived_from:
+        source_field, marker = column.derived_from
+        if rows.type.get_field_index(source_field) < 0:
+            return _checked_array(column, _derived(column, records))
+        return pc.fill_null(pc.equal(rows.field(source_field), marker), False)
+    values = rows.field(column.name)
+    if column.data_type in _PARSED_TYPES:
+        # A value Arrow cannot parse exactly (a timestamp without zone, three decimals)
+        # raises, and the page falls back.
+        return pc.cast(values, _PARSED_TYPES[column.data_type])
+    return values
 
 
 def _derived(column: Any, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -119,8 +149,7 @@ def _with_extras_and_ids(
     contract: Contract, records: list[dict[str, Any]], arrays: list[Any]
 ) -> pa.Table | None:
     """The contract columns plus the fields outside the contract, and dlt's row ids."""
-    declared = set(contract.column_names)
-    extras = list(dict.fromkeys(k for r in records for k in r if k not in declared))
+    extras = extra_fields(records, set(contract.column_names))
     if DLT_ID in extras:
         return None
     names = list(contract.column_names)
@@ -144,11 +173,25 @@ def _with_extras_and_ids(
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
+def field_values(records: list[dict[str, Any]], name: str) -> list[Any]:
+    """``[r.get(name) for r in records]``, looked up in C (``records`` are dicts)."""
+    return list(map(dict.get, records, repeat(name)))
+
+
+def extra_fields(records: list[dict[str, Any]], declared: set[str]) -> list[str]:
+    """The fields of ``records`` outside ``declared``, in the order they first appear (the
+    order the normaliser adds columns in). Most pages have none: the set of all keys, built
+    in C, says so without a Python step per field of every record."""
+    if set().union(*records) <= declared:
+        return []
+    return [k for k in dict.fromkeys(chain.from_iterable(records)) if k not in declared]
+
+
 def contract_arrow_schema(contract: Contract) -> pa.Schema:
     """The Arrow types ``raw_contract_table`` gives the contract's columns."""
-    typed = {"timestamp": _UTC, "date": pa.date32(), "decimal": pa.decimal128(18, 2)}
     return pa.schema(
-        (c.name, typed.get(c.data_type, _CHECKED_TYPES[c.data_type])) for c in contract.columns
+        (c.name, _PARSED_TYPES.get(c.data_type, _CHECKED_TYPES[c.data_type]))
+        for c in contract.columns
     )
 
 
@@ -181,9 +224,7 @@ def with_extra_columns(
     """``table`` plus the fields of ``records`` outside the contract (and its nested lists),
     as dlt would add them; a field null on every record adds no column (yet), like the
     normaliser. A field whose values Arrow cannot type as one column loads as JSON text."""
-    declared = {*contract.column_names, *contract.nested}
-    extras = list(dict.fromkeys(k for r in records for k in r if k not in declared))
-    for name in extras:
+    for name in extra_fields(records, {*contract.column_names, *contract.nested}):
         values = [r.get(name) for r in records]
         try:
             array = pa.array(values)

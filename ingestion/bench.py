@@ -9,6 +9,13 @@ served from its own process as a real API would be (``rest``) and, as the pipeli
 it by default, from a thread of the loading process, sharing its interpreter lock
 (``rest_in_process``).
 Peak RSS is sampled per stage. One JSON document on stdout, progress on stderr.
+
+Every source is timed in a warm process (``warm_up``): the one-time costs of a process's
+first dlt run are paid and reported before anything is timed. Each file and database
+pipeline then runs a second time on its own warehouse, with nothing new to read: that
+rerun (``fixed_seconds``) is the source's cost per run, whatever the volume. Marketing's
+372 rows are also measured scaled up (``marketing_xN``: a copy of its drop with every row
+repeated N times under distinct campaign ids), where there is data to move.
 """
 
 from __future__ import annotations
@@ -160,37 +167,109 @@ def _received(rows: list[dict[str, Any]]) -> int:
     return sum(r["received"] for r in rows)
 
 
+def warm_up(sources: Path, work: Path) -> dict[str, float]:
+    """Pay the process's one-time costs before anything is timed; what they cost.
+
+    The first dlt run of a process still imports what dlt and DuckDB load lazily: DuckDB's
+    Python client imports pandas (~0.3 s) the first time a query binds a parameter, which
+    dlt's own queries do and DuckDB alone's do not. A nightly run pays this once for all
+    six systems; left in the benchmark it lands on whichever source runs first, and that
+    source's ratio depends on the order. So marketing, the smallest pipeline, runs once
+    cold into a scratch warehouse (and DuckDB alone reads it once) before the timings:
+    process start-up is excluded for both contenders, as dlt's own import already is.
+    """
+    scratch = work / "warm_up"
+    log.info("warming the process up: marketing once, cold, into a scratch warehouse...")
+    started = time.perf_counter()
+    dlt_s, _, _, _ = _timed(lambda: run_system("marketing", sources, scratch / "warehouse.duckdb"))
+    duck_s, _, _, _ = _timed(lambda: duckdb_alone("marketing", sources, scratch / "duck.duckdb"))
+    with duckdb.connect() as con:
+        con.execute("SELECT ?", ["bound"])
+    return {
+        "process_warm_up_seconds": round(time.perf_counter() - started, 3),
+        "cold_marketing_dlt_seconds": dlt_s,
+        "cold_marketing_duckdb_seconds": duck_s,
+    }
+
+
+def scaled_marketing(sources: Path, scale: int, out: Path) -> Path:
+    """A sources dir whose marketing drop is ``sources``' with every row repeated ``scale``
+    times, each copy under its own campaign id (``CMP-…-007`` for x1000), so the merge on (date,
+    channel, campaign id) keeps them all: same partitions, files and columns, values as
+    text exactly as they were. Written under ``out``, never into ``sources``."""
+    drop = sources / "marketing"
+    digits = len(str(scale - 1))
+    with duckdb.connect() as con:
+        for csv_file in sorted(drop.glob("dt=*/spend*.csv")):
+            target = out / "marketing" / csv_file.relative_to(drop)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            con.execute(
+                "COPY (SELECT s.* REPLACE (s.campaign_id || '-' || lpad(copy::VARCHAR, "
+                f"{digits}, '0') AS campaign_id) FROM read_csv('{csv_file}', header=true, "
+                f"all_varchar=true, hive_partitioning=false) s, range({scale}) copies(copy)) "
+                f"TO '{target}' (HEADER)"
+            )
+    return out
+
+
+def bench_source(system: str, sources: Path, work: Path, label: str) -> dict[str, Any]:
+    """DuckDB alone, then the dlt pipeline, then the same pipeline again with nothing new to
+    read (its fixed cost per run: listing, state, schema, the three steps, the audit)."""
+    log.info("%s: DuckDB alone...", label)
+    duck_s, duck_rss, duck_rows, duck_cpu = _timed(
+        lambda: duckdb_alone(system, sources, work / f"duck_{label}.duckdb")
+    )
+    log.info("%s: dlt pipeline...", label)
+    warehouse = work / f"dlt_{label}" / "warehouse.duckdb"
+    dlt_s, dlt_rss, rows, dlt_cpu = _timed(lambda: run_system(system, sources, warehouse))
+    steps = dlt_steps(system, warehouse)
+    log.info("%s: dlt pipeline again, nothing new to read...", label)
+    fixed_s, _, fixed_rows, fixed_cpu = _timed(lambda: run_system(system, sources, warehouse))
+    received = _received(rows)
+    return {
+        "records": received,
+        "duckdb_rows": duck_rows,
+        "dlt_seconds": dlt_s,
+        "duckdb_seconds": duck_s,
+        "ratio": round(dlt_s / duck_s, 2) if duck_s else None,
+        "dlt_cpu_seconds": dlt_cpu,
+        "duckdb_cpu_seconds": duck_cpu,
+        "cpu_ratio": round(dlt_cpu / duck_cpu, 2) if duck_cpu else None,
+        "dlt_records_per_s": round(received / dlt_s) if dlt_s else None,
+        "duckdb_rows_per_s": round(duck_rows / duck_s) if duck_s else None,
+        "dlt_peak_rss_mb": dlt_rss,
+        "duckdb_peak_rss_mb": duck_rss,
+        "dlt_step_seconds": steps,
+        # The rerun: what every run costs, data or not. POS re-reads its lag window
+        # (`fixed_records`); the file drops find no new file.
+        "fixed_seconds": fixed_s,
+        "fixed_cpu_seconds": fixed_cpu,
+        "fixed_share_of_dlt": round(fixed_s / dlt_s, 2) if dlt_s else None,
+        "fixed_records": _received(fixed_rows),
+        "fixed_step_seconds": dlt_steps(system, warehouse),
+    }
+
+
 def bench_sources(
-    sources: Path, work: Path, systems: tuple[str, ...] = (*FILE_SYSTEMS, "pos")
+    sources: Path,
+    work: Path,
+    systems: tuple[str, ...] = (*FILE_SYSTEMS, "pos"),
+    marketing_scales: tuple[int, ...] = (),
 ) -> dict[str, Any]:
+    """Each system's figures (``bench_source``); after marketing, ``marketing_xN`` for each
+    scale N, on a scaled copy of its drop built in ``work``."""
     out: dict[str, Any] = {}
     for system in systems:
-        log.info("%s: DuckDB alone...", system)
-        duck_s, duck_rss, duck_rows, duck_cpu = _timed(
-            lambda s=system: duckdb_alone(s, sources, work / f"duck_{s}.duckdb")
-        )
-        log.info("%s: dlt pipeline...", system)
-        warehouse = work / f"dlt_{system}" / "warehouse.duckdb"
-        dlt_s, dlt_rss, rows, dlt_cpu = _timed(
-            lambda s=system, w=warehouse: run_system(s, sources, w)
-        )
-        received = _received(rows)
-        out[system] = {
-            "records": received,
-            "duckdb_rows": duck_rows,
-            "dlt_seconds": dlt_s,
-            "duckdb_seconds": duck_s,
-            "ratio": round(dlt_s / duck_s, 2) if duck_s else None,
-            "dlt_cpu_seconds": dlt_cpu,
-            "duckdb_cpu_seconds": duck_cpu,
-            "cpu_ratio": round(dlt_cpu / duck_cpu, 2) if duck_cpu else None,
-            "dlt_records_per_s": round(received / dlt_s) if dlt_s else None,
-            "duckdb_rows_per_s": round(duck_rows / duck_s) if duck_s else None,
-            "dlt_peak_rss_mb": dlt_rss,
-            "duckdb_peak_rss_mb": duck_rss,
-            "dlt_step_seconds": dlt_steps(system, warehouse),
-        }
+        out[system] = bench_source(system, sources, work, system)
         log.info("%s: %s", system, json.dumps(out[system]))
+        if system != "marketing":
+            continue
+        for scale in marketing_scales:
+            label = f"marketing_x{scale}"
+            log.info("%s: building the scaled copy of the marketing drop...", label)
+            scaled = scaled_marketing(sources, scale, work / f"sources_{label}")
+            out[label] = bench_source(system, scaled, work, label)
+            log.info("%s: %s", label, json.dumps(out[label]))
     return out
 
 
@@ -280,6 +359,12 @@ def main(argv: list[str] | None = None) -> int:
         "--only",
         help="comma-separated systems to measure (default: all), e.g. clickstream,pos",
     )
+    parser.add_argument(
+        "--marketing-scale",
+        default="1000",
+        help="comma-separated factors N: also measure marketing on a copy of its drop with "
+        "every row repeated N times (marketing_xN; default 1000, ~372k rows; 0 for none)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
@@ -302,7 +387,9 @@ def main(argv: list[str] | None = None) -> int:
             result["generate"] = {"seconds": seconds, "peak_rss_mb": rss}
         only = set(args.only.split(",")) if args.only else None
         wanted = tuple(s for s in (*FILE_SYSTEMS, "pos") if only is None or s in only)
-        result["sources"] = bench_sources(sources, work, wanted)
+        scales = tuple(n for n in map(int, args.marketing_scale.split(",")) if n > 0)
+        result.update(warm_up(sources, work))
+        result["sources"] = bench_sources(sources, work, wanted, scales)
         if only is None or only & set(REST_SYSTEMS):
             result["rest"] = bench_rest(sources, work)
             result["rest_in_process"] = bench_rest(sources, work, apart=False)

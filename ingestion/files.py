@@ -31,7 +31,7 @@ from dlt.common.storages.fsspec_filesystem import FileItemDict
 from isal import isal_zlib
 
 from ingestion.contracts import Contract
-from ingestion.load_keys import SeenKeys
+from ingestion.load_keys import DeliveredKeys
 from ingestion.nested_arrow import NestedPage, load_tables, mark_tables
 from ingestion.quarantine import (
     checked_nested_tables,
@@ -40,6 +40,7 @@ from ingestion.quarantine import (
     quarantine_rows,
     split_arrow,
     split_records,
+    superseded_reason,
 )
 
 log = logging.getLogger(__name__)
@@ -251,26 +252,63 @@ def _jsonl_file_arrow(contract: Contract, schema: pa.Schema, item: FileItemDict)
     return received + (1 if error else 0), kept, bad
 
 
-def read_jsonl_arrow(contract: Contract, items: list[FileItemDict]) -> Iterator[Any]:
+def read_jsonl_arrow(
+    contract: Contract, items: list[FileItemDict], seen: DeliveredKeys
+) -> Iterator[Any]:
     """Flat JSONL records as typed Arrow tables (fast path: one Arrow parse per file)."""
     schema = arrow_schema(contract)
     metrics = dlt.current.resource_metrics()
-    pending: list[pa.Table] = []
+    pending: list[tuple[str, pa.Table]] = []
     for item, (received, kept, bad) in zip(
         items, read_ahead(lambda i: _jsonl_file_arrow(contract, schema, i), items), strict=True
     ):
+        where = item["relative_path"]
         if kept is not None and kept.num_rows:
-            pending.append(kept)
+            pending.append((where, kept))
         count(metrics, received=received, quarantined=len(bad))
         if bad:
-            where = item["relative_path"]
             log.warning("%s: %d record(s) quarantined from %s", contract.resource, len(bad), where)
             yield quarantine_rows(contract.resource, bad)
-        if sum(t.num_rows for t in pending) >= ARROW_BATCH_ROWS:
-            yield _concat(pending)
+        if sum(t.num_rows for _, t in pending) >= ARROW_BATCH_ROWS:
+            yield from _newest_arrow(contract, seen, pending)
             pending = []
     if pending:
-        yield _concat(pending)
+        yield from _newest_arrow(contract, seen, pending)
+
+
+def _newest_arrow(
+    contract: Contract, seen: DeliveredKeys, files: list[tuple[str, pa.Table]]
+) -> Iterator[Any]:
+    """The files' rows as one table, without the older deliveries of keys a file read
+    before in this load had (those are set aside)."""
+    tables = []
+    for (where, table), (keep, newer) in zip(files, seen.newest(files), strict=True):
+        if newer:
+            yield _set_aside(contract, where, table.filter(pa.array(~keep)).to_pylist(), newer)
+            table = table.filter(pa.array(keep))
+        tables.append(table)
+    joined = _concat(tables)
+    if joined.num_rows:
+        yield joined
+
+
+def _set_aside(contract: Contract, where: str, older: list[Any], newer: list[str]) -> Any:
+    """Quarantine rows, counted, for the versions in ``where`` of keys whose newer delivery
+    (in the files ``newer``, one per version) this load reads instead."""
+    count(dlt.current.resource_metrics(), quarantined=len(older))
+    log.warning(
+        "%s: %d record(s) from %s set aside in quarantine: a newer delivery of the same key "
+        "in %s loads instead",
+        contract.resource,
+        len(older),
+        where,
+        ", ".join(sorted(set(newer))),
+    )
+    rejected = [
+        (superseded_reason(contract, record, where, file), record)
+        for record, file in zip(older, newer, strict=True)
+    ]
+    return quarantine_rows(contract.resource, rejected)
 
 
 def _concat(tables: list[pa.Table]) -> pa.Table:
@@ -310,11 +348,12 @@ def checked_page(
     return (checked_records_page(contract, good), good), rejected
 
 
-def read_jsonl_nested(contract: Contract, items: list[FileItemDict]) -> Iterator[Any]:
+def read_jsonl_nested(
+    contract: Contract, items: list[FileItemDict], seen: DeliveredKeys
+) -> Iterator[Any]:
     """JSONL records with nested lists as Arrow tables: the records, then one table per list
     (``nested_arrow``), a batch of files at a time."""
     metrics = dlt.current.resource_metrics()
-    seen = SeenKeys(contract)
     pending: list[tuple[str, NestedPage, list[Any]]] = []
     for item, (received, checked, bad) in zip(
         items, read_ahead(lambda i: _jsonl_file_nested(contract, i), items), strict=True
@@ -327,39 +366,26 @@ def read_jsonl_nested(contract: Contract, items: list[FileItemDict]) -> Iterator
         if checked is not None:
             pending.append((where, *checked))
         if sum(page.root.num_rows for _, page, _ in pending) >= NESTED_BATCH_ROWS:
-            yield from _first_versions(contract, seen, pending)
+            yield from _newest_versions(contract, seen, pending)
             pending = []
     if pending:
-        yield from _first_versions(contract, seen, pending)
+        yield from _newest_versions(contract, seen, pending)
 
 
-def _first_versions(
-    contract: Contract, seen: SeenKeys, pages: list[tuple[str, NestedPage, list[Any]]]
+def _newest_versions(
+    contract: Contract, seen: DeliveredKeys, pages: list[tuple[str, NestedPage, list[Any]]]
 ) -> Iterator[Any]:
-    """The pages' records whose key no earlier file of this load had, as dlt items. A
-    repeated key is quarantined with its lists: separate merge jobs could not keep only one
-    version's children, and the first file read (the oldest partition) keeps its version,
-    as for the flat file drops. The keys are checked once per batch, not per file: each
-    check has a fixed cost in DuckDB."""
-    keys = list(contract.primary_key)
-    keep = seen.new_keys(pa.concat_tables([page.root.select(keys) for _, page, _ in pages]))
+    """The pages' records whose key no file read before in this load had, as dlt items. An
+    older delivery of a key (files are read newest first) is set aside with its lists, so
+    only the loaded version's children reach the child tables. The keys are checked once
+    per batch, not per file: each check has a fixed cost in DuckDB."""
+    checked = seen.newest([(where, page.root) for where, page, _ in pages])
     tables = []
-    start = 0
-    for where, page, records in pages:
-        mine = keep[start : start + page.root.num_rows]
-        start += page.root.num_rows
-        if not mine.all():
-            repeated = [(seen.reason, records[i]) for i in np.flatnonzero(~mine).tolist()]
-            count(dlt.current.resource_metrics(), quarantined=len(repeated))
-            log.warning(
-                "%s: %d record(s) from %s quarantined, their key already read from an "
-                "earlier file of this load",
-                contract.resource,
-                len(repeated),
-                where,
-            )
-            yield quarantine_rows(contract.resource, repeated)
-            page = page.take(mine)
+    for (where, page, records), (keep, newer) in zip(pages, checked, strict=True):
+        if newer:
+            older = [records[i] for i in np.flatnonzero(~keep).tolist()]
+            yield _set_aside(contract, where, older, newer)
+            page = page.take(keep)
         if page.root.num_rows:
             tables.append(load_tables(contract, page))
     if tables:
@@ -373,8 +399,11 @@ def _batch(pages: list[list[tuple[str, pa.Table]]]) -> list[Any]:
     return mark_tables(joined)
 
 
-def read_csv_records(contract: Contract, items: list[FileItemDict]) -> Iterator[Any]:
-    """CSV rows typed by the contract; a row it cannot decode or type is quarantined alone."""
+def read_csv_records(
+    contract: Contract, items: list[FileItemDict], seen: DeliveredKeys
+) -> Iterator[Any]:
+    """CSV rows typed by the contract; a row it cannot decode or type is quarantined alone,
+    an older delivery of a key another file of the load has is set aside."""
     metrics = dlt.current.resource_metrics()
     for item in items:
         where = item["relative_path"]
@@ -396,7 +425,17 @@ def read_csv_records(contract: Contract, items: list[FileItemDict]) -> Iterator[
             bad.append(_file_error(item, error, tail, len(lines)))
         count(metrics, received=len(lines) + (1 if error else 0), quarantined=len(bad))
         if good:
+            ((keep, newer),) = seen.newest([(where, _key_table(contract, good))])
+            if newer:
+                older = [r for r, k in zip(good, keep, strict=True) if not k]
+                yield _set_aside(contract, where, older, newer)
+                good = [r for r, k in zip(good, keep, strict=True) if k]
+        if good:
             yield good
         if bad:
             log.warning("%s: %d record(s) quarantined from %s", contract.resource, len(bad), where)
             yield quarantine_rows(contract.resource, bad)
+
+
+def _key_table(contract: Contract, records: list[dict[str, Any]]) -> pa.Table:
+    return pa.table({k: [r[k] for r in records] for k in contract.primary_key})

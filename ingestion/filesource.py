@@ -8,16 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import dlt
-import pyarrow as pa
 from dlt.common.storages.fsspec_filesystem import FileItemDict
 from dlt.sources.filesystem import filesystem
 
 from ingestion.contracts import Contract
-from ingestion.load_keys import SeenKeys, merge_disposition
-from ingestion.quarantine import count, quarantine_rows, with_validation
+from ingestion.load_keys import DeliveredKeys, merge_disposition
+from ingestion.quarantine import with_validation
 from ingestion.window import Window, in_window
 
-Reader = Callable[[Contract, list[FileItemDict]], Iterator[Any]]
+Reader = Callable[[Contract, list[FileItemDict], DeliveredKeys], Iterator[Any]]
 
 # The listing reaches the reader as one page: fsspec lists every file before the first page
 # anyway, and dlt would run one reader per page (100 files by default), interleaved, each
@@ -26,11 +25,20 @@ Reader = Callable[[Contract, list[FileItemDict]], Iterator[Any]]
 FILES_PER_PAGE = 1_000_000
 
 
-def partition_order(items: list[FileItemDict]) -> list[FileItemDict]:
-    """Files oldest partition first (``dt=YYYY-MM-DD`` sorts as text), numbered files by
-    number (``events-2`` before ``events-10``): fsspec lists in no particular order, and a
-    key repeated across files keeps the version of the file read first."""
-    return sorted(items, key=lambda item: _natural(item["relative_path"]))
+def newest_first(items: list[FileItemDict]) -> list[FileItemDict]:
+    """The files of one load, newest delivery first: by ``modification_date``, then (equal
+    times, e.g. a bucket's one-second stamps) the later partition and file number
+    (``dt=YYYY-MM-DD`` sorts as text, ``events-10`` after ``events-2``).
+
+    A key repeated across files keeps the version read first (``load_keys.DeliveredKeys``),
+    so a load of several days' files (a first load, a run after an outage) ends with the
+    newest delivered version of each key, as runs one delivery at a time would. fsspec
+    lists in no particular order."""
+    return sorted(
+        items,
+        key=lambda item: (item["modification_date"], _natural(item["relative_path"])),
+        reverse=True,
+    )
 
 
 def _natural(path: str) -> list[Any]:
@@ -45,7 +53,9 @@ def file_drop(
     window: Window | None = None,
     upsert: bool = False,
 ) -> Any:
-    """Load only files that are new or changed since the last run, merged on the primary key.
+    """Load only files that are new or changed since the last run, merged on the primary key:
+    the newest delivered version of a key wins, also among the files of one load (the
+    readers set older ones aside, ``load_keys.DeliveredKeys``).
 
     ``bucket_url`` is any fsspec URL (``file:///...``, ``s3://...``); the listing resource
     keeps its own incremental cursor on ``modification_date``. With a ``window``, exactly the
@@ -53,10 +63,11 @@ def file_drop(
     nor moved (the listing has no incremental at all).
 
     ``upsert=True`` (readers yielding Arrow tables only) merges with DuckDB's ``MERGE INTO``
-    instead of dlt's default delete-insert, after making sure no key reaches the load twice
-    (see load_keys.py). Use it for records whose latest version simply replaces the last;
-    records with child tables keep delete-insert, and their readers hand each nested list
-    as a table of its own (``nested_arrow``), whose merge replaces a record's children.
+    instead of dlt's default delete-insert, which the readers allow by sending each key at
+    most once per load (see load_keys.py). Use it for records whose latest version simply
+    replaces the last; records with child tables keep delete-insert, and their readers hand
+    each nested list as a table of its own (``nested_arrow``), whose merge replaces a
+    record's children.
     """
     listing = filesystem(
         bucket_url=bucket_url,
@@ -67,19 +78,11 @@ def file_drop(
     if window:
         listing.add_filter(lambda item: in_window(item["relative_path"], window))
 
-    seen = SeenKeys(contract) if upsert else None
+    # The keys of the load so far, kept across listing pages, should there be several.
+    seen = DeliveredKeys(contract)
 
     def read(items: list[FileItemDict]) -> Iterator[Any]:
-        for item in reader(contract, partition_order(items)):
-            if seen is None or not isinstance(item, pa.Table):
-                yield item
-                continue
-            kept, repeated = seen.split(item)
-            if repeated:
-                count(dlt.current.resource_metrics(), quarantined=len(repeated))
-                yield quarantine_rows(contract.resource, repeated)
-            if kept.num_rows:
-                yield kept
+        yield from reader(contract, newest_first(items), seen)
 
     reader_resource = dlt.transformer(
         read,

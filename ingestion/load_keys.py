@@ -7,11 +7,15 @@ trusts the staged keys to be unique: a key staged twice is inserted twice. The f
 readers already reject a key repeated inside one file; this catches a key repeated across
 files of one load (an export that re-delivers an event in a later partition) before it
 reaches dlt. The first version extracted is loaded, a later one is quarantined with its
-reason, so ``received = loaded + quarantined`` still holds.
+reason, so ``received = loaded + quarantined`` still holds. Every file drop, whatever its
+merge, reads its files newest delivery first (``filesource.newest_first``) through
+``DeliveredKeys``: there the first version extracted is the newest delivered one, and the
+quarantine names the file it came from.
 
 Keys are remembered as 64-bit hashes in one sorted array: 8 bytes per key, whatever its
-width (14M events ≈ 110 MB). Two different keys sharing a hash (odds ≈ n²/2⁶⁵: 5·10⁻⁶ for
-14M keys in one load) would send the second record to quarantine, never lose it silently.
+width (14M events ≈ 110 MB; 4 bytes more per key for a file drop's file). Two different keys
+sharing a hash (odds ≈ n²/2⁶⁵: 5·10⁻⁶ for 14M keys in one load) would send the second record
+to quarantine, never lose it silently.
 """
 
 from __future__ import annotations
@@ -91,33 +95,114 @@ class SeenKeys:
         """Why a key already extracted in this load is quarantined."""
         return _reason(self.contract)
 
-    def _new(self, table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+    def _start_load(self) -> None:
+        """Forget the keys of an earlier load: a source object extracted again (as Dagster
+        may do) starts a new one."""
         load_id = current_load_id()
         if load_id != self._load_id:
-            # A source object extracted again (as Dagster may do) starts a new load.
             self._load_id, self._seen = load_id, np.empty(0, dtype=np.uint64)
+
+    def _sorted_hashes(self, table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+        """The order that sorts the table's key hashes, and the sorted hashes. The sort is
+        stable, so a batch's versions of a key stay in batch order, and searching sorted
+        hashes walks the seen array in order (3x faster than at random)."""
         hashes = self._hashes(table)
-        # Sorted first: a stable sort keeps a batch's versions of a key in batch order, and
-        # searching sorted hashes walks the seen array in order (3x faster than at random).
         order = np.argsort(hashes, kind="stable")
-        ordered = hashes[order]
+        return order, hashes[order]
+
+    def _find(self, ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where each sorted hash sits in the seen array, and whether it is there already."""
+        at = np.searchsorted(self._seen, ordered)
+        inside = at < len(self._seen)
+        earlier = np.zeros(len(ordered), dtype=bool)
+        earlier[inside] = self._seen[at[inside]] == ordered[inside]
+        return at, earlier
+
+    def _new(self, table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+        self._start_load()
+        order, ordered = self._sorted_hashes(table)
         in_batch = np.zeros(len(ordered), dtype=bool)
         if self.last_in_batch:
             in_batch[:-1] = ordered[:-1] == ordered[1:]  # a later version follows
         else:
             in_batch[1:] = ordered[1:] == ordered[:-1]  # an earlier version precedes
-        at = np.searchsorted(self._seen, ordered)
-        inside = at < len(self._seen)
-        earlier = np.zeros(len(ordered), dtype=bool)
-        earlier[inside] = self._seen[at[inside]] == ordered[inside]
+        at, earlier = self._find(ordered)
         new = ~in_batch & ~earlier
         self._seen = _merged(self._seen, at[new], ordered[new])
-        superseded = np.zeros(len(hashes), dtype=bool)
+        superseded = np.zeros(len(ordered), dtype=bool)
         if self.last_in_batch:
             superseded[order[in_batch]] = True
-        keep = np.zeros(len(hashes), dtype=bool)
+        keep = np.zeros(len(ordered), dtype=bool)
         keep[order[new]] = True
         return keep, superseded
+
+
+class DeliveredKeys(SeenKeys):
+    """The primary keys of a file drop extracted so far in the current load, each with the
+    file its loaded version came from.
+
+    The files of a load are read newest delivery first (``filesource.newest_first``), each
+    file's keys already unique (its last line of a key wins), so the first version of a key
+    read is the newest delivered one: it loads, and every older delivery of the key in the
+    load is set aside. Remembering the file of each key (4 bytes per key) lets the
+    quarantine say which file superseded a version. Only ``newest`` records the files.
+    """
+
+    def __init__(self, contract: Contract) -> None:
+        super().__init__(contract)
+        self._files: list[str] = []
+        self._file_of = np.empty(0, dtype=np.int32)
+
+    def _start_load(self) -> None:
+        if current_load_id() != self._load_id:
+            self._files, self._file_of = [], np.empty(0, dtype=np.int32)
+        super()._start_load()
+
+    def newest(self, files: list[tuple[str, pa.Table]]) -> list[tuple[np.ndarray, list[str]]]:
+        """For each (file, rows) in reading order: the mask of its rows whose key no file
+        read before had (remembered from now on), and for each other row the file whose
+        version of the key loads instead. The keys of several files are checked at once:
+        each check has a fixed cost in DuckDB."""
+        self._start_load()
+        sizes = [table.num_rows for _, table in files]
+        first = len(self._files)
+        self._files.extend(name for name, _ in files)
+        file_ids = np.repeat(np.arange(first, len(self._files), dtype=np.int32), sizes)
+        keys = list(self.contract.primary_key)
+        order, ordered = self._sorted_hashes(pa.concat_tables([t.select(keys) for _, t in files]))
+        origin = file_ids[order]
+        in_batch = np.zeros(len(ordered), dtype=bool)
+        in_batch[1:] = ordered[1:] == ordered[:-1]  # an earlier file of the batch has it
+        at, earlier = self._find(ordered)
+        new = ~in_batch & ~earlier
+        bounds = np.cumsum(sizes)[:-1]
+        if new.all():  # the usual batch: nothing delivered twice
+            results = [(mine, []) for mine in np.split(np.ones(len(new), dtype=bool), bounds)]
+        else:
+            # Before the merge below: ``at`` points into the seen arrays as they are now.
+            winner = np.empty(len(ordered), dtype=np.int32)
+            winner[order] = self._kept_files(origin, in_batch, at, earlier)
+            keep = np.zeros(len(ordered), dtype=bool)
+            keep[order[new]] = True
+            results = [
+                (mine, [self._files[i] for i in kept_from[~mine].tolist()])
+                for mine, kept_from in zip(
+                    np.split(keep, bounds), np.split(winner, bounds), strict=True
+                )
+            ]
+        self._seen = _merged(self._seen, at[new], ordered[new])
+        self._file_of = _merged(self._file_of, at[new], origin[new])
+        return results
+
+    def _kept_files(
+        self, origin: np.ndarray, in_batch: np.ndarray, at: np.ndarray, earlier: np.ndarray
+    ) -> np.ndarray:
+        """For each sorted key, the file of its version that loads: an earlier batch's, else
+        the first file of this batch to have it."""
+        run_start = np.maximum.accumulate(np.where(in_batch, 0, np.arange(len(origin))))
+        kept_in = origin[run_start]
+        kept_in[earlier] = self._file_of[at[earlier]]
+        return kept_in
 
 
 @functools.cache

@@ -114,7 +114,8 @@ class NestedPage:
 def list_positions(lists: list[Any]) -> tuple[np.ndarray, np.ndarray]:
     """For the items of ``lists`` (one list or None per parent), flattened in order: the
     position of each item's parent and its index in that list."""
-    sizes = np.fromiter((len(v) if v else 0 for v in lists), dtype=np.int64, count=len(lists))
+    present = lists if None not in lists else [v or () for v in lists]
+    sizes = np.fromiter(map(len, present), dtype=np.int64, count=len(lists))
     parents = np.repeat(np.arange(len(lists), dtype=np.int64), sizes)
     starts = np.cumsum(sizes) - sizes
     return parents, np.arange(len(parents), dtype=np.int64) - starts[parents]
@@ -132,12 +133,13 @@ def load_tables(contract: Contract, page: NestedPage) -> list[tuple[str, pa.Tabl
     """(table name, Arrow table) to hand dlt: the parents with their key-hash ``_dlt_id``
     first, then each nested list's table with link columns and marker rows."""
     ids = key_hashes(contract, page.root)
-    root = page.root.append_column(pa.field(DLT_ID, pa.string(), nullable=False), [ids])
+    id_array = pa.array(ids, type=pa.string())
+    root = page.root.append_column(pa.field(DLT_ID, pa.string(), nullable=False), id_array)
     tables = [(contract.resource, _keys_not_null(root, contract.primary_key))]
     for name, child in contract.nested.items():
         table_name = child_table(contract.resource, name)
         items, parents, index = page.children.get(name) or _no_items(child)
-        rows = _child_rows(child, table_name, ids, items, parents, index)
+        rows = _child_rows(child, table_name, (ids, id_array), items, parents, index)
         tables.append((table_name, _keys_not_null(rows, child.primary_key)))
     return tables
 
@@ -160,31 +162,34 @@ def _empty_items(child: Contract) -> pa.Table:
 def _child_rows(
     child: Contract,
     table_name: str,
-    ids: list[str],
+    ids: tuple[list[str], pa.Array],
     items: pa.Table,
     parents: np.ndarray,
     index: np.ndarray,
 ) -> pa.Table:
-    """The items with their link columns, then one marker row per parent without items."""
-    parent_ids = [ids[p] for p in parents.tolist()]
+    """The items with their link columns, then one marker row per parent without items.
+    ``ids`` are the parents' row ids, as text for dlt's hash and as an Arrow array to take
+    the link columns from."""
+    texts, id_array = ids
+    parent_ids = id_array.take(pa.array(parents))
     links = {
         PARENT_ID: parent_ids,
         LIST_IDX: index,
         DLT_ID: [
-            get_nested_row_hash(p, table_name, i)
-            for p, i in zip(parent_ids, index.tolist(), strict=True)
+            get_nested_row_hash(texts[p], table_name, i)
+            for p, i in zip(parents.tolist(), index.tolist(), strict=True)
         ],
         ROOT_ID: parent_ids,
     }
-    childless = np.ones(len(ids), dtype=bool)
+    childless = np.ones(len(texts), dtype=bool)
     childless[parents] = False
-    bare = [ids[p] for p in np.flatnonzero(childless).tolist()]
     table = _with_links(items, links)
-    if not bare:
+    if not childless.any():
         return table
+    bare = id_array.filter(pa.array(childless))
     markers = _with_links(
         _marker_items(items.schema, child, len(bare)),
-        {PARENT_ID: bare, LIST_IDX: [MARKER_IDX] * len(bare), DLT_ID: bare, ROOT_ID: bare},
+        {PARENT_ID: bare, LIST_IDX: np.full(len(bare), MARKER_IDX), DLT_ID: bare, ROOT_ID: bare},
     )
     return pa.concat_tables([table, markers])
 
@@ -192,7 +197,8 @@ def _child_rows(
 def _with_links(items: pa.Table, links: dict[str, Any]) -> pa.Table:
     for name, values in links.items():
         field = pa.field(name, _LINK_TYPES[name], nullable=False)
-        items = items.append_column(field, [pa.array(values, type=field.type)])
+        array = values if isinstance(values, pa.Array) else pa.array(values, type=field.type)
+        items = items.append_column(field, array)
     return items
 
 

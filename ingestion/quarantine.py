@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
+from itertools import chain
 from typing import Any, ClassVar
 
 import dlt
@@ -21,6 +22,7 @@ from dlt.extract.items_transform import ItemTransform
 
 from ingestion.arrow_pages import (
     checked_contract_table,
+    field_values,
     raw_contract_table,
     raw_records_to_arrow,
     records_to_arrow,
@@ -44,6 +46,7 @@ from ingestion.nested_arrow import (
 )
 
 QUARANTINE_TABLE = "_quarantine"
+_UTC = pa.timestamp("us", tz="UTC")
 
 QUARANTINE_COLUMNS = {
     "resource": {"name": "resource", "data_type": "text", "nullable": False},
@@ -144,6 +147,20 @@ def duplicate_reason(contract: Contract, row: dict[str, Any]) -> str:
     return f"contract: duplicate primary key {key} in the same batch; a later version was kept"
 
 
+def superseded_reason(contract: Contract, row: dict[str, Any], where: str, newer: str) -> str:
+    """Why a file drop's record is set aside: the same key was delivered again later (a file
+    read earlier in this load, newest delivery first), and that version is the one loaded."""
+    key = ", ".join(f"`{k}`={_key_text(row.get(k))}" for k in contract.primary_key)
+    return (
+        f"contract: duplicate primary key {key} in {where} superseded by a newer delivery "
+        f"of the same key in {newer}, loaded instead"
+    )
+
+
+def _key_text(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
 def split_arrow(
     contract: Contract, table: pa.Table, known: Known | None = None, duplicates: bool = True
 ) -> tuple[pa.Table, list[tuple[str, Any]]]:
@@ -176,18 +193,18 @@ def checked_nested_tables(
     every nested item passes the contract; None when anything is to reject or to coerce (an
     integer id, a float amount, a repeated key...), and the page takes the record-by-record
     check, whose reasons stay the reference."""
-    if not records or not all(isinstance(r, dict) for r in records):
+    if not records or not set(map(type, records)) <= {dict}:
         return None
     root = raw_contract_table(contract, records)
     if root is None or _has_empty_key(contract, root) or split_arrow(contract, root, known)[1]:
         return None
     children = {}
     for name, child in contract.nested.items():
-        lists = [r.get(name) for r in records]
-        if not all(v is None or isinstance(v, list) for v in lists):
+        lists = field_values(records, name)
+        if not set(map(type, lists)) <= _LIST_OR_NONE:
             return None
-        items = [item for v in lists if v for item in v]
-        if not all(isinstance(item, dict) for item in items):
+        items = list(chain.from_iterable(filter(None, lists)))
+        if not set(map(type, items)) <= {dict}:
             return None
         table = raw_contract_table(child, items) if items else None
         if items and (
@@ -197,6 +214,11 @@ def checked_nested_tables(
         if table is not None:
             children[name] = (with_extra_columns(table, child, items), *list_positions(lists))
     return NestedPage(with_extra_columns(root, contract, records), children)
+
+
+# A nested list as JSON sends it (type checks in C: ``set(map(type, values))``; a subclass of
+# list or dict takes the record check, slower, never different).
+_LIST_OR_NONE = {list, type(None)}
 
 
 def checked_records_page(contract: Contract, records: list[dict[str, Any]]) -> NestedPage:
@@ -306,6 +328,10 @@ def _split_duplicates(
     keys = list(contract.primary_key)
     if table.num_rows < 2 or any(k not in table.column_names for k in keys):
         return table, []
+    # Most tables repeat no key: counting the distinct keys says so at a quarter of the cost
+    # of finding each key's last row.
+    if table.select(keys).group_by(keys, use_threads=False).aggregate([]).num_rows == len(table):
+        return table, []
     index = pa.array(range(table.num_rows), type=pa.int64())
     latest = (
         table.select(keys)
@@ -395,6 +421,34 @@ class CursorGuardStep(ItemTransform[Any, dict[str, Any]]):
         ]
         return table.filter(pc.invert(ahead)), bad
 
+    def _split_records(self, records: list[Any], cutoff: datetime) -> tuple[list, list]:
+        if self._all_in_the_past(records, cutoff):
+            return records, []
+        good, bad = [], []
+        for record in records:
+            reason = self._bad_cursor(record, cutoff)
+            if reason:
+                bad.append((reason, record))
+            else:
+                good.append(record)
+        return good, bad
+
+    def _all_in_the_past(self, records: list[Any], cutoff: datetime) -> bool:
+        """Whether every record is an object whose cursor Arrow reads as a timestamp with a
+        zone, none later than ``cutoff``: the usual page, settled in one Arrow pass instead
+        of two ISO parses per record. Arrow reads a subset of the texts the record check
+        takes (none without a zone, with blanks around or with more than six decimals), as
+        the same moments; a page with any other text takes the record check."""
+        if not set(map(type, records)) <= {dict}:
+            return False
+        try:
+            moments = pc.cast(pa.array(field_values(records, self.cursor), pa.string()), _UTC)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return False
+        if moments.null_count:
+            return False
+        return not pc.any(pc.greater(moments, pa.scalar(cutoff, _UTC))).as_py()
+
     def __call__(self, item: Any, meta: Any = None) -> Iterator[Any]:
         if _is_quarantine(meta):
             yield item
@@ -405,14 +459,7 @@ class CursorGuardStep(ItemTransform[Any, dict[str, Any]]):
             good_table, bad = self._split_arrow(table, cutoff)
             good: Any = good_table if good_table.num_rows else None
         else:
-            records = item if isinstance(item, list) else [item]
-            good, bad = [], []
-            for record in records:
-                reason = self._bad_cursor(record, cutoff)
-                if reason:
-                    bad.append((reason, record))
-                else:
-                    good.append(record)
+            good, bad = self._split_records(item if isinstance(item, list) else [item], cutoff)
         if bad:
             count(self._custom_metrics, received=len(bad), quarantined=len(bad))
             yield quarantine_rows(self.contract.resource, bad)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import requests
+
 from ingestion.arrow_pages import DLT_ID, raw_records_to_arrow, records_to_arrow
+from ingestion.contracts import future_cutoff
 from ingestion.crm.settings import CONTRACTS as CRM
 from ingestion.ecommerce.settings import CONTRACTS as SHOP
-from ingestion.quarantine import split_arrow
+from ingestion.quarantine import CursorGuardStep, ValidateStep, split_arrow, split_records
+from ingestion.rest import decode_json_once
 
 CAMPAIGNS = CRM["campaigns"]
 
@@ -114,3 +120,77 @@ def test_the_column_wise_check_rejects_what_the_record_check_rejects():
     assert reasons[0].startswith("contract: duplicate primary key `id`='7100000001'")
     assert "date in the future" in reasons[1] and "`updated_at`" in reasons[1]
     assert reasons[2] == "contract: missing required field `updated_at`"
+
+
+def test_numbers_arrow_would_bend_take_the_record_check():
+    accounts = CRM["loyalty_accounts"]
+    page = [{"id": "L1", "points_balance": 120, "updated_at": "2025-09-14T10:23:11Z"}]
+    assert raw_records_to_arrow(accounts, page)["points_balance"].to_pylist() == [120]
+    # Arrow alone would read 1.5 as 1 and 2.0 as 2, and a boolean as a float: the record
+    # check rejects 1.5 and coerces 2.0, with its own reasons.
+    for value in (1.5, 2.0, True):
+        assert raw_records_to_arrow(accounts, [{**page[0], "points_balance": value}]) is None
+    good, bad = split_records(accounts, [{**page[0], "points_balance": 1.5}])
+    assert not good and "`points_balance`" in bad[0][0]
+
+
+def _guard(cursor_checks: list) -> CursorGuardStep:
+    step = CursorGuardStep(ValidateStep(SHOP["customers"]))
+
+    def counted(record, cutoff):
+        cursor_checks.append(record)
+        return CursorGuardStep._bad_cursor(step, record, cutoff)
+
+    step._bad_cursor = counted
+    return step
+
+
+def test_the_cursor_guard_settles_a_clean_page_in_one_pass():
+    checks: list = []
+    page = [
+        _raw_customer(1),
+        _raw_customer(2, updated_at="2025-09-14T12:23:11.250+02:00"),
+    ]
+    good, bad = _guard(checks)._split_records(page, future_cutoff())
+    assert good == page and bad == []
+    assert checks == [], "a clean page went record by record"
+
+
+def test_the_cursor_guard_rejects_and_keeps_what_the_record_check_does():
+    checks: list = []
+    page = [
+        _raw_customer(1),
+        # Texts Arrow does not read but the record check accepts (as UTC): kept.
+        _raw_customer(2, updated_at="2025-09-14T10:23:11"),
+        _raw_customer(3, updated_at=" 2025-09-14T10:23:11Z "),
+        _raw_customer(4, updated_at="2099-01-01T00:00:00+01:00"),
+        _raw_customer(5, updated_at="n/a"),
+        _raw_customer(6, updated_at=None),
+        "not an object",
+    ]
+    good, bad = _guard(checks)._split_records(page, future_cutoff())
+    assert [r["id"] for r in good] == ["7100000001", "7100000002", "7100000003"]
+    assert [reason for reason, _ in bad] == [
+        "contract: field `updated_at`: date in the future: 2098-12-31T23:00:00+00:00",
+        "contract: field `updated_at`: expected an ISO 8601 timestamp, got 'n/a'",
+        "contract: missing required field `updated_at`",
+        "contract: expected a JSON object, got str",
+    ]
+    assert len(checks) == len(page)
+
+
+def test_a_decoded_response_goes_as_soon_as_it_is_dropped():
+    response = requests.Response()
+    response._content = b'{"orders": [{"id": "1"}]}'
+    response.status_code = 200
+    decode_json_once(response)
+    page = response.json()
+    assert page == {"orders": [{"id": "1"}]} and response.json() is page
+    gone = weakref.ref(response)
+    gc.disable()
+    try:
+        del response
+        # Freed by reference counting: no cycle waits for the garbage collector.
+        assert gone() is None
+    finally:
+        gc.enable()

@@ -112,22 +112,20 @@ def test_a_load_replaces_the_messages_of_its_conversations_only(tmp_path):
     ) == [(0,)]
 
 
-def test_a_conversation_repeated_in_a_later_file_keeps_the_first_version(tmp_path):
-    """Separate merge jobs cannot keep only one version's messages, so the later file's
+def test_a_conversation_repeated_in_a_later_file_keeps_the_newer_version(tmp_path):
+    """Separate merge jobs cannot keep only one version's messages, so the older file's
     version goes to quarantine, messages and all, and the counts still reconcile."""
     sources, warehouse = tmp_path / "sources", tmp_path / "warehouse.duckdb"
     _write(sources, "2025-09-14", [_conversation("A", 3), _conversation("B", 1)])
     _write(sources, "2025-09-15", [_conversation("A", 1, body="otra")])
     assert _run(sources, warehouse)["conversations"] == (3, 2, 1)
-    assert [m[:3] for m in _messages(warehouse)] == [
-        ("A", "A-0", 0),
-        ("A", "A-1", 1),
-        ("A", "A-2", 2),
-        ("B", "B-0", 0),
+    assert [m[:4] for m in _messages(warehouse)] == [
+        ("A", "A-0", 0, "otra"),
+        ("B", "B-0", 0, "hola"),
     ]
     ((reason, payload),) = query(warehouse, "select reason, payload from raw_messaging._quarantine")
-    assert "already extracted earlier in this load" in reason
-    assert '"body":"otra"' in payload.replace(" ", "")  # the quarantined version's messages
+    assert "superseded by a newer delivery of the same key in dt=2025-09-15/" in reason
+    assert payload.replace(" ", "").count('"body":"hola"') == 3  # the older version's messages
 
 
 def _nested_layout_load(sources: Path, warehouse: Path) -> None:

@@ -99,24 +99,25 @@ def many_files(tmp_path_factory):
     return warehouse, rows, files
 
 
-def test_many_files_reconcile_and_keep_the_oldest_version_of_a_repeated_key(many_files):
+def test_many_files_reconcile_and_keep_the_newest_version_of_a_repeated_key(many_files):
     warehouse, rows, files = many_files
     (row,) = [r for r in rows if r["resource"] == "events"]
     loaded = query(warehouse, "select count(*) from raw_clickstream.events")[0][0]
     quarantined = query(warehouse, "select reason from raw_clickstream._quarantine order by 1")
     assert row["received"] == row["loaded"] + row["quarantined"]
     assert (row["loaded"], row["quarantined"]) == (loaded, len(quarantined))
-    # The key sent every day loads once, from the first day (files are read oldest partition
-    # first, whatever order the listing came in); each later version is in the quarantine
+    # The key sent every day loads once, from the last day (files are read newest delivery
+    # first, whatever order the listing came in); each older version is in the quarantine
     # (the truncated day lost its with the unreadable half of its file).
     (kept,) = query(
         warehouse, "select page_url from raw_clickstream.events where event_id = 'every-day'"
     )
-    assert kept == ("/day-0",)
+    assert kept == ("/day-11",)
     repeated = query(
         warehouse,
         "select json_extract_string(payload, '$.page_url') from raw_clickstream._quarantine "
-        "where reason like '%already extracted earlier in this load%'",
+        "where reason like '%superseded by a newer delivery of the same key in "
+        "dt=2025-09-12/events-0.jsonl.gz%'",
     )
     versions = sorted([kept[0], *(url for (url,) in repeated)])
     assert versions == sorted(f"/day-{n}" for n in range(12) if n != 7)

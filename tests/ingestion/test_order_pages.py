@@ -79,6 +79,13 @@ def test_a_clean_order_page_gives_the_tables_the_record_check_gives():
         {"line_items": ["SKU-1"]},  # an item that is not an object
         {"line_items": [{"id": "L9", "quantity": -1, "price": "1.00"}]},  # negative
         {"line_items": [{"id": "L9", "quantity": "2", "price": "1.00"}]},  # text to coerce
+        # Arrow alone would bend these: 1.5 read as 1, 2.0 as 2, "" as an empty list, an
+        # empty list as an item of nulls.
+        {"line_items": [{"id": "L9", "quantity": 1.5, "price": "1.00"}]},
+        {"line_items": [{"id": "L9", "quantity": 2.0, "price": "1.00"}]},
+        {"line_items": ""},
+        {"line_items": [[]]},
+        {"line_items": [None]},
         {"refunds": [{"id": None, "amount": "1.00"}]},  # a refund without its key
         {"id": "5500000003"},  # the same order twice in the page: the later one is kept
     ],

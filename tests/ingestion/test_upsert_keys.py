@@ -1,5 +1,6 @@
 """Resources merged by upsert: a key repeated across files (or chunks) of one load is loaded
-once (the rest quarantined, counted), and a changed file still replaces the loaded version."""
+once (the rest quarantined, counted; from files, the newest delivery), and a changed file
+still replaces the loaded version."""
 
 from __future__ import annotations
 
@@ -46,6 +47,8 @@ def loads(tmp_path_factory):
     root = tmp_path_factory.mktemp("upsert")
     sources, warehouse = root / "sources", root / "warehouse.duckdb"
     # e1 re-delivered a day later (with another page), e2 twice in two files of one day.
+    # Written one after the other: the later partition and file number are the newer
+    # delivery (equal modification times are settled by them).
     _write(sources, "2025-09-10", [_event("e1", "/first", "2025-09-10")])
     _write(sources, "2025-09-11", [_event("e1", "/again", "2025-09-10")])
     _write(sources, "2025-09-11", [_event("e2", "/x", "2025-09-11")], part=1)
@@ -62,22 +65,24 @@ def test_a_key_repeated_across_files_loads_once_and_is_quarantined(loads):
     warehouse, first, after_first, _ = loads
     (row,) = [r for r in first if r["resource"] == "events"]
     assert (row["received"], row["loaded"], row["quarantined"]) == (4, 2, 2)
-    assert after_first == {"e1": "/first", "e2": "/x"}
+    assert after_first == {"e1": "/again", "e2": "/x"}
     reasons = query(
         warehouse,
         "select reason, payload from raw_clickstream._quarantine where resource = 'events' "
         "order by payload",
     )
     assert len(reasons) == 2
-    assert all("already extracted earlier in this load" in reason for reason, _ in reasons)
-    assert "/again" in reasons[0][1]
+    assert all("superseded by a newer delivery of the same key" in reason for reason, _ in reasons)
+    assert "/first" in reasons[0][1]
+    assert "in dt=2025-09-10/events-0.jsonl.gz superseded" in reasons[0][0]
+    assert reasons[1][0].endswith("in dt=2025-09-11/events-2.jsonl.gz, loaded instead")
 
 
 def test_a_changed_file_updates_the_loaded_event_without_duplicating(loads):
     warehouse, _, _, second = loads
     (row,) = [r for r in second if r["resource"] == "events"]
     assert (row["received"], row["loaded"], row["quarantined"]) == (1, 1, 0)
-    assert _events(warehouse) == {"e1": "/first", "e2": "/changed"}
+    assert _events(warehouse) == {"e1": "/again", "e2": "/changed"}
     assert query(warehouse, "select count(*) from raw_clickstream.events")[0][0] == 2
 
 
@@ -175,6 +180,6 @@ def test_rows_staged_twice_by_a_resumed_load_are_removed(loads, tmp_path):
         con.execute("insert into raw_clickstream.events select * from raw_clickstream.events")
     removed = drop_restaged_duplicates(make_pipeline("clickstream", warehouse), [load_id])
     assert removed == 1
-    assert _events(warehouse) == {"e1": "/first", "e2": "/changed"}
+    assert _events(warehouse) == {"e1": "/again", "e2": "/changed"}
     # Rows of other loads are not the resumed package's: left as they are.
     assert query(warehouse, "select count(*) from raw_clickstream.events")[0][0] == 3
