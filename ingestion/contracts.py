@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 
 from dlt.common.schema.typing import TColumnSchema
@@ -82,7 +82,17 @@ def _as_decimal(value: Any) -> Decimal:
         raise ContractViolation(f"expected an amount, got {value!r}") from None
     if not amount.is_finite():
         raise ContractViolation(f"expected a finite amount, got {value!r}")
+    # Amounts load as DECIMAL(18,2): a third decimal or a 17th digit before the point would
+    # fail the whole load when dlt writes the column; rejected here, only the record goes.
+    if amount != amount.quantize(_CENT, rounding=ROUND_DOWN):
+        raise ContractViolation(f"expected an amount with at most 2 decimals, got {value!r}")
+    if abs(amount) >= _MAX_AMOUNT:
+        raise ContractViolation(f"expected an amount below 10^16, got {value!r}")
     return amount
+
+
+_CENT = Decimal("0.01")
+_MAX_AMOUNT = Decimal(10) ** 16
 
 
 def _as_bool(value: Any) -> bool:

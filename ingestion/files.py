@@ -25,11 +25,14 @@ from typing import Any, TypeVar
 import dlt
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 from dlt.common import json
 from dlt.common.storages.fsspec_filesystem import FileItemDict
 from isal import isal_zlib
 
+from ingestion.arrow_pages import checked_contract_table, contract_arrow_schema, with_extra_columns
 from ingestion.contracts import Contract
 from ingestion.load_keys import DeliveredKeys
 from ingestion.nested_arrow import NestedPage, load_tables, mark_tables
@@ -257,11 +260,21 @@ def read_jsonl_arrow(
 ) -> Iterator[Any]:
     """Flat JSONL records as typed Arrow tables (fast path: one Arrow parse per file)."""
     schema = arrow_schema(contract)
+    yield from _read_flat(contract, items, seen, lambda i: _jsonl_file_arrow(contract, schema, i))
+
+
+def _read_flat(
+    contract: Contract,
+    items: list[FileItemDict],
+    seen: DeliveredKeys,
+    read_file: Callable[[FileItemDict], FileResult],
+) -> Iterator[Any]:
+    """Each file read by ``read_file`` on the read-ahead threads into one checked Arrow
+    table; the tables of several files go to dlt together, without the older deliveries of
+    keys (``_newest_arrow``)."""
     metrics = dlt.current.resource_metrics()
     pending: list[tuple[str, pa.Table]] = []
-    for item, (received, kept, bad) in zip(
-        items, read_ahead(lambda i: _jsonl_file_arrow(contract, schema, i), items), strict=True
-    ):
+    for item, (received, kept, bad) in zip(items, read_ahead(read_file, items), strict=True):
         where = item["relative_path"]
         if kept is not None and kept.num_rows:
             pending.append((where, kept))
@@ -399,43 +412,130 @@ def _batch(pages: list[list[tuple[str, pa.Table]]]) -> list[Any]:
     return mark_tables(joined)
 
 
-def read_csv_records(
+def read_csv_arrow(
     contract: Contract, items: list[FileItemDict], seen: DeliveredKeys
 ) -> Iterator[Any]:
-    """CSV rows typed by the contract; a row it cannot decode or type is quarantined alone,
-    an older delivery of a key another file of the load has is set aside."""
-    metrics = dlt.current.resource_metrics()
-    for item in items:
-        where = item["relative_path"]
-        data, error = file_bytes(item)
-        data, tail = _split_damaged(data, error)
-        (_, header), *lines = numbered_lines(data) or [(1, b"")]
-        bad: list[tuple[str, Any]] = []
-        decoded: list[str] = []
-        for number, line in lines:
+    """CSV rows as typed Arrow tables (fast path: one Arrow parse per file, every column as
+    text, typed and checked column-wise); a file with a row to reject or a value to coerce
+    is checked record by record, whose reasons stay the reference."""
+    yield from _read_flat(contract, items, seen, lambda i: _csv_file_arrow(contract, i))
+
+
+def _csv_file_arrow(contract: Contract, item: FileItemDict) -> FileResult:
+    """One CSV file as one checked Arrow table (runs on a read-ahead thread)."""
+    data, error = file_bytes(item)
+    table = None if error else _csv_checked_table(contract, data)
+    if table is not None:
+        return table.num_rows, table, []
+    received, good, bad = _csv_file_records(contract, item, data, error)
+    return received, _records_table(contract, good), bad
+
+
+def _csv_checked_table(contract: Contract, data: bytes) -> pa.Table | None:
+    """The file's rows typed and checked column-wise, or None unless the record check would
+    load every row as it is: a header it would not read the same (blank line first, an empty
+    or repeated name), a row Arrow cannot read as one line of the header's width, bytes that
+    are not UTF-8, a value Arrow cannot type exactly or the record check would not take, a
+    row the contract rejects."""
+    first, _, body = data.partition(b"\n")
+    columns = _csv_header(first)
+    if not body or not all(columns) or len(set(columns)) < len(columns):
+        return None
+    options = pa_csv.ConvertOptions(
+        column_types=dict.fromkeys(columns, pa.string()), strings_can_be_null=False
+    )
+    try:
+        text = pa_csv.read_csv(
+            io.BytesIO(body),
+            read_options=pa_csv.ReadOptions(column_names=columns, use_threads=False),
+            convert_options=options,
+        )
+    except pa.ArrowInvalid:
+        return None
+    # One row per line: no blank line the record check would skip, no quoted line break.
+    if text.num_rows != _line_count(body):
+        return None
+    table = _csv_typed(contract, text)
+    if table is None:
+        return None
+    kept, rejected = split_arrow(contract, table)
+    return None if rejected else kept
+
+
+def _csv_header(line: bytes) -> list[str]:
+    """The column names as the record check reads them (a byte-order mark dropped)."""
+    return line.decode("utf-8-sig", errors="replace").strip().split(",")
+
+
+# What the record check takes as an integer or an amount (``int()``, ``Decimal()``) and
+# Arrow's cast reads as the same number; Arrow also reads ``0x10`` as 16, which it refuses.
+_NUMBER_TEXT = {
+    "bigint": r"^-?[0-9]+$",
+    "decimal": r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$",
+}
+# The types whose Arrow casts were checked against the record check's coercions (spend's);
+# a contract with another type (or a derived column) reads its CSV files record by record.
+_CSV_TYPES = {"text", "date", "decimal", "bigint"}
+
+
+def _csv_typed(contract: Contract, text: pa.Table) -> pa.Table | None:
+    """The contract's columns of an all-text table typed as the record check types them
+    (empty text is a missing value, but in text columns other than keys; a column absent
+    from the file is null), then the file's other columns as text; None when a value does
+    not cast exactly."""
+    if any(c.data_type not in _CSV_TYPES or c.derived_from for c in contract.columns):
+        return None
+    schema = contract_arrow_schema(contract)
+    arrays = []
+    for column, field in zip(contract.columns, schema, strict=True):
+        if column.name not in text.column_names:
+            arrays.append(pa.nulls(text.num_rows, field.type))
+            continue
+        values = text[column.name]
+        if column.data_type != "text" or column.name in contract.primary_key:
+            values = pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
+        if column.data_type != "text":
+            pattern = _NUMBER_TEXT.get(column.data_type)
+            if pattern and pc.any(pc.invert(pc.match_substring_regex(values, pattern))).as_py():
+                return None
             try:
-                decoded.append(line.decode("utf-8"))
-            except UnicodeDecodeError as exc:
-                bad.append((f"undecodable bytes at {where} line {number}: {exc.reason}", line))
-        columns = header.decode("utf-8-sig", errors="replace").strip().split(",")
-        rows = list(csv.DictReader(io.StringIO("\n".join(decoded)), fieldnames=columns))
-        good, rejected = split_records(contract, rows)
-        bad.extend(rejected)
-        if error:
-            bad.append(_file_error(item, error, tail, len(lines)))
-        count(metrics, received=len(lines) + (1 if error else 0), quarantined=len(bad))
-        if good:
-            ((keep, newer),) = seen.newest([(where, _key_table(contract, good))])
-            if newer:
-                older = [r for r, k in zip(good, keep, strict=True) if not k]
-                yield _set_aside(contract, where, older, newer)
-                good = [r for r, k in zip(good, keep, strict=True) if k]
-        if good:
-            yield good
-        if bad:
-            log.warning("%s: %d record(s) quarantined from %s", contract.resource, len(bad), where)
-            yield quarantine_rows(contract.resource, bad)
+                values = pc.cast(values, field.type)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                return None
+        arrays.append(values)
+    extras = [name for name in text.column_names if name not in contract.column_names]
+    return pa.Table.from_arrays(
+        [*arrays, *(text[name] for name in extras)], names=[*contract.column_names, *extras]
+    )
 
 
-def _key_table(contract: Contract, records: list[dict[str, Any]]) -> pa.Table:
-    return pa.table({k: [r[k] for r in records] for k in contract.primary_key})
+def _csv_file_records(
+    contract: Contract, item: FileItemDict, data: bytes, error: str | None
+) -> FileResult:
+    """The record check of one CSV file: a row it cannot decode or type is quarantined alone."""
+    where = item["relative_path"]
+    data, tail = _split_damaged(data, error)
+    (_, header), *lines = numbered_lines(data) or [(1, b"")]
+    bad: list[tuple[str, Any]] = []
+    decoded: list[str] = []
+    for number, line in lines:
+        try:
+            decoded.append(line.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            bad.append((f"undecodable bytes at {where} line {number}: {exc.reason}", line))
+    rows = list(csv.DictReader(io.StringIO("\n".join(decoded)), fieldnames=_csv_header(header)))
+    good, rejected = split_records(contract, rows)
+    bad.extend(rejected)
+    if error:
+        bad.append(_file_error(item, error, tail, len(lines)))
+    return len(lines) + (1 if error else 0), good, bad
+
+
+def _records_table(contract: Contract, records: list[dict[str, Any]]) -> pa.Table | None:
+    """Records the record check has passed as the Arrow table the fast path makes."""
+    if not records:
+        return None
+    table = with_extra_columns(checked_contract_table(contract, records), contract, records)
+    # Keys hold no nulls here either (``split_arrow`` says so of the fast path's tables).
+    keys = set(contract.primary_key)
+    return table.cast(pa.schema(f.with_nullable(f.name not in keys) for f in table.schema))

@@ -34,6 +34,7 @@ from ingestion.pos import settings as pos_settings
 from ingestion.privacy import suppress_erased
 from ingestion.reconciliation import reconcile, record
 from ingestion.references import REFERENCE_FLAGS_COLUMNS, REFERENCE_FLAGS_TABLE, unknown_skus
+from ingestion.row_ids import drop_row_ids
 from ingestion.schema_changes import SCHEMA_CHANGES_COLUMNS, SCHEMA_CHANGES_TABLE, new_columns
 from ingestion.window import Window, check_window, describe
 
@@ -62,6 +63,7 @@ ARROW_WITHOUT_ROW_ID: dict[str, tuple[str, ...]] = {
     "pos": RESOURCES["pos"],
     "clickstream": ("events",),
     "messaging": ("deliveries",),
+    "marketing": ("spend",),
 }
 
 # What a window run of each event system reads: its event-shaped resources only.
@@ -361,6 +363,7 @@ def system_load(
     """
     finish_interrupted(system, pipeline)
     reload_previous_layout(system, pipeline, source)
+    drop_row_ids(system, pipeline, ARROW_WITHOUT_ROW_ID.get(system, ()))
     load = SystemLoad()
     if not full_refresh:
         load.appended = append_into_empty_tables(pipeline, source)

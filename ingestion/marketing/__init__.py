@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dlt
 
-from ingestion.files import read_csv_records
+from ingestion.files import read_csv_arrow
 from ingestion.filesource import file_drop
 from ingestion.marketing.settings import FILE_GLOB, RESOURCES, SPEND
 from ingestion.window import Window
@@ -19,4 +19,4 @@ __all__ = ["RESOURCES", "marketing"]
 def marketing(
     bucket_url: str = dlt.config.value, file_glob: str = FILE_GLOB, window: Window | None = None
 ):
-    return file_drop(bucket_url, file_glob, SPEND, read_csv_records, window)
+    return file_drop(bucket_url, file_glob, SPEND, read_csv_arrow, window, upsert=True)

@@ -7,10 +7,11 @@ import weakref
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
 import requests
 
 from ingestion.arrow_pages import DLT_ID, raw_records_to_arrow, records_to_arrow
-from ingestion.contracts import future_cutoff
+from ingestion.contracts import ContractViolation, future_cutoff
 from ingestion.crm.settings import CONTRACTS as CRM
 from ingestion.ecommerce.settings import CONTRACTS as SHOP
 from ingestion.quarantine import CursorGuardStep, ValidateStep, split_arrow, split_records
@@ -47,10 +48,12 @@ def test_a_checked_page_keeps_its_values_and_gets_row_ids():
 
 
 def test_pages_arrow_cannot_type_exactly_stay_on_the_normaliser_path():
-    # A timestamp without an offset, an amount finer than cents, a nested new field and a
+    # A timestamp without an offset, a nested new field and a
     # nested contract: dlt's own normaliser handles them as before.
     assert records_to_arrow(CAMPAIGNS, [_campaign(1, updated_at="2025-09-14T10:23:11")]) is None
-    assert records_to_arrow(CAMPAIGNS, [_campaign(1, budget="10.005")]) is None
+    # An amount finer than cents no longer reaches either path: DECIMAL(18,2) cannot hold it.
+    with pytest.raises(ContractViolation, match="at most 2 decimals"):
+        _campaign(1, budget="10.005")
     assert records_to_arrow(CAMPAIGNS, [_campaign(1, properties={"a": 1})]) is None
     order = SHOP["orders"].check(
         {

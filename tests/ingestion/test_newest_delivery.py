@@ -22,8 +22,8 @@ OLD_DAY, NEW_DAY = "2025-09-10", "2025-09-11"
 DELIVERED = {OLD_DAY: 1_757_559_600, NEW_DAY: 1_757_646_000}
 
 SYSTEMS = ("clickstream", "messaging", "marketing")
-# Each raw table and the columns two runs fill differently: the load id, and the random row
-# id dlt's normaliser gives spend's dict rows (a conversation's is its key's hash).
+# Each raw table and the columns two runs fill differently: the load id (a conversation's row
+# id is its key's hash; spend, like events, has none).
 TABLES = {
     "clickstream": {"events": "_dlt_load_id"},
     "messaging": {
@@ -31,7 +31,7 @@ TABLES = {
         "conversations": "_dlt_load_id",
         "conversations__messages": "_dlt_load_id",
     },
-    "marketing": {"spend": "_dlt_load_id, _dlt_id"},
+    "marketing": {"spend": "_dlt_load_id"},
 }
 
 
