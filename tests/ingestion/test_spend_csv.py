@@ -12,10 +12,22 @@ import dlt
 import pytest
 from ingest_helpers import query
 
+from ingestion import files
 from ingestion.marketing.settings import SPEND
 from ingestion.pipelines import make_pipeline, run_system
 
 HEADER = "date,channel,campaign_id,spend,impressions,clicks,currency"
+
+
+@pytest.fixture(autouse=True, params=["arrow", "small files by record"])
+def csv_path(request, monkeypatch):
+    """Every test twice: with files of any size parsed by Arrow (the path of real daily
+    files), and as the small files here are by default (record by record): same results."""
+    if request.param == "arrow":
+        monkeypatch.setattr(files, "CSV_ARROW_MIN_ROWS", 0)
+    return request.param
+
+
 TYPES = [
     ("date", "DATE"),
     ("channel", "VARCHAR"),
