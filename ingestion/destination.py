@@ -22,6 +22,7 @@ from typing import Any
 
 import dlt
 import duckdb
+from dlt.common.schema import Schema
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
 
@@ -68,3 +69,14 @@ def duckdb_destination(
 
     destination.capabilities = cached_capabilities
     return destination
+
+
+def stored_schema(pipeline: dlt.Pipeline) -> Schema | None:
+    """The pipeline's default schema, restored from the warehouse first when there is no local
+    state (a new machine, a copied warehouse), as dlt would as the run starts; None for a
+    pipeline that never loaded."""
+    if not pipeline.default_schema_name:
+        pipeline.sync_destination()
+        if not pipeline.default_schema_name:
+            return None
+    return pipeline.default_schema

@@ -33,6 +33,7 @@ from dlt.pipeline.helpers import pipeline_drop
 
 from ingestion.arrow_pages import contract_arrow_schema
 from ingestion.contracts import Contract
+from ingestion.destination import stored_schema
 
 log = logging.getLogger(__name__)
 
@@ -291,13 +292,10 @@ def _nested_layout_resources(pipeline: dlt.Pipeline, source: Any) -> list[str]:
     layout = {name: children for name, children in layout.items() if children}
     if not layout:
         return []
-    if not pipeline.default_schema_name:
-        # No local state (a new machine, a copied warehouse): dlt would restore the stored
-        # schema as the run starts; restore it now to look at it.
-        pipeline.sync_destination()
-        if not pipeline.default_schema_name:
-            return []
-    tables = pipeline.default_schema.tables
+    schema = stored_schema(pipeline)
+    if schema is None:
+        return []
+    tables = schema.tables
     return [
         name
         for name, children in layout.items()

@@ -16,6 +16,8 @@ import logging
 import dlt
 from dlt.destinations.sql_client import SqlClientBase
 
+from ingestion.destination import stored_schema
+
 log = logging.getLogger(__name__)
 
 ROW_ID = "_dlt_id"
@@ -26,13 +28,9 @@ def drop_row_ids(system: str, pipeline: dlt.Pipeline, tables: tuple[str, ...]) -
     the tables changed."""
     if not tables:
         return []
-    if not pipeline.default_schema_name:
-        # No local state (a new machine, a copied warehouse): restore the stored schema now
-        # to look at it, as dlt would when the run starts.
-        pipeline.sync_destination()
-        if not pipeline.default_schema_name:
-            return []
-    schema = pipeline.default_schema
+    schema = stored_schema(pipeline)
+    if schema is None:
+        return []
     stale = [t for t in tables if ROW_ID in schema.tables.get(t, {}).get("columns", {})]
     if not stale:
         return []
