@@ -81,6 +81,15 @@ def test_bench_reports_warm_up_fixed_cost_and_marketing_at_volume(
         assert set(figures["fixed_step_seconds"]) == {"extract", "normalize", "load"}, label
     marketing, scaled = sources["marketing"], sources[f"marketing_x{SCALE}"]
     assert scaled["records"] == SCALE * marketing["records"]
+    # dlt's floor landed the same rows, for marketing and its scaled copy only; a source is
+    # named below the floor exactly when the bare pipeline alone is over the target ratio.
+    for label in ("marketing", f"marketing_x{SCALE}"):
+        assert sources[label]["dlt_floor_rows"] == sources[label]["records"], label
+        assert sources[label]["dlt_floor_seconds"] > 0, label
+    assert "dlt_floor_seconds" not in sources["pos"]
+    assert result["targets"]["below_dlt_floor"] == [
+        label for label, figures in sources.items() if figures.get("floor_ratio", 0) > 2.0
+    ]
     # The reruns found no new file; POS re-read only its lag window.
     assert marketing["fixed_records"] == scaled["fixed_records"] == 0
     assert 0 < sources["pos"]["fixed_records"] < sources["pos"]["records"]
