@@ -150,12 +150,16 @@ def _read_arrow(lines: list[bytes], schema: pa.Schema) -> pa.Table | None:
     return _read_blob(b"\n".join(lines), len(lines), schema)
 
 
-def _read_blob(blob: bytes, expected_rows: int, schema: pa.Schema) -> pa.Table | None:
+def _read_blob(
+    blob: bytes, expected_rows: int, schema: pa.Schema, others: str = "infer"
+) -> pa.Table | None:
     try:
         # Arrow does not check UTF-8 while parsing; a bad byte must not reach the warehouse.
         blob.decode("utf-8")
         table = pa_json.read_json(
-            io.BytesIO(blob), read_options=_ONE_THREAD, parse_options=_parse_options(schema)
+            io.BytesIO(blob),
+            read_options=_ONE_THREAD,
+            parse_options=_parse_options(schema, others),
         )
     except (UnicodeDecodeError, pa.ArrowInvalid):
         return None
@@ -171,8 +175,8 @@ def _line_count(data: bytes) -> int:
 _ONE_THREAD = pa_json.ReadOptions(use_threads=False)
 
 
-def _parse_options(schema: pa.Schema) -> pa_json.ParseOptions:
-    return pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
+def _parse_options(schema: pa.Schema, others: str = "infer") -> pa_json.ParseOptions:
+    return pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior=others)
 
 
 def typed_tables(
@@ -256,11 +260,43 @@ def _jsonl_file_arrow(contract: Contract, schema: pa.Schema, item: FileItemDict)
 
 
 def read_jsonl_arrow(
-    contract: Contract, items: list[FileItemDict], seen: DeliveredKeys
+    contract: Contract,
+    items: list[FileItemDict],
+    seen: DeliveredKeys,
+    later_outside: frozenset[str] = frozenset(),
 ) -> Iterator[Any]:
     """Flat JSONL records as typed Arrow tables (fast path: one Arrow parse per file)."""
     schema = arrow_schema(contract)
-    yield from _read_flat(contract, items, seen, lambda i: _jsonl_file_arrow(contract, schema, i))
+
+    def read_file(item: FileItemDict) -> FileResult:
+        return _jsonl_file_arrow(contract, schema, item)
+
+    def read_keys(item: FileItemDict) -> pa.Table | None:
+        keys = _jsonl_keys(contract, item)
+        return keys if keys is not None else _keys(contract, read_file(item)[1])
+
+    yield from _read_flat(contract, items, seen, read_file, later_outside, read_keys)
+
+
+# How a file outside a backfill window, of which only the keys were read, is named in the
+# reasons of the window's versions it supersedes.
+OUTSIDE_WINDOW = "{} (outside the backfill window)"
+
+
+def _jsonl_keys(contract: Contract, item: FileItemDict) -> pa.Table | None:
+    """The primary keys of a JSONL file in one Arrow parse of those fields alone (no other
+    field is built or checked), or None when that parse cannot read the file whole (a
+    damaged line): the caller then takes the keys the file's check loads."""
+    data, error = file_bytes(item)
+    data, _ = _split_damaged(data, error)
+    schema = contract_arrow_schema(contract)
+    key_schema = pa.schema(schema.field(k) for k in contract.primary_key)
+    keys = _read_blob(data, _line_count(data), key_schema, others="ignore") if data else None
+    return keys.drop_null() if keys is not None else None
+
+
+def _keys(contract: Contract, table: pa.Table | None) -> pa.Table | None:
+    return table.select(list(contract.primary_key)) if table is not None else None
 
 
 def _read_flat(
@@ -268,13 +304,24 @@ def _read_flat(
     items: list[FileItemDict],
     seen: DeliveredKeys,
     read_file: Callable[[FileItemDict], FileResult],
+    later_outside: frozenset[str],
+    read_keys: Callable[[FileItemDict], pa.Table | None],
 ) -> Iterator[Any]:
     """Each file read by ``read_file`` on the read-ahead threads into one checked Arrow
     table; the tables of several files go to dlt together, without the older deliveries of
-    keys (``_newest_arrow``)."""
+    keys (``_newest_arrow``). Of the files in ``later_outside`` (delivered after a backfill
+    window's files, outside it) only the keys are read (``read_keys``), in delivery order
+    with the others: they set the window's older versions aside."""
+
+    def work(item: FileItemDict) -> FileResult:
+        if item["relative_path"] in later_outside:
+            # Received, checked and counted by the run that loaded the file, not this one.
+            return 0, read_keys(item), []
+        return read_file(item)
+
     metrics = dlt.current.resource_metrics()
     pending: list[tuple[str, pa.Table]] = []
-    for item, (received, kept, bad) in zip(items, read_ahead(read_file, items), strict=True):
+    for item, (received, kept, bad) in zip(items, read_ahead(work, items), strict=True):
         where = item["relative_path"]
         if kept is not None and kept.num_rows:
             pending.append((where, kept))
@@ -283,26 +330,40 @@ def _read_flat(
             log.warning("%s: %d record(s) quarantined from %s", contract.resource, len(bad), where)
             yield quarantine_rows(contract.resource, bad)
         if sum(t.num_rows for _, t in pending) >= ARROW_BATCH_ROWS:
-            yield from _newest_arrow(contract, seen, pending)
+            yield from _newest_arrow(contract, seen, pending, later_outside)
             pending = []
     if pending:
-        yield from _newest_arrow(contract, seen, pending)
+        yield from _newest_arrow(contract, seen, pending, later_outside)
 
 
 def _newest_arrow(
-    contract: Contract, seen: DeliveredKeys, files: list[tuple[str, pa.Table]]
+    contract: Contract,
+    seen: DeliveredKeys,
+    files: list[tuple[str, pa.Table]],
+    later_outside: frozenset[str],
 ) -> Iterator[Any]:
     """The files' rows as one table, without the older deliveries of keys a file read
     before in this load had (those are set aside)."""
     tables = []
-    for (where, table), (keep, newer) in zip(files, seen.newest(files), strict=True):
+    checked = seen.newest(_named(files, later_outside))
+    for (where, table), (keep, newer) in zip(files, checked, strict=True):
+        if where in later_outside:
+            continue  # keys only: they set the window's older versions aside
         if newer:
             yield _set_aside(contract, where, table.filter(pa.array(~keep)).to_pylist(), newer)
             table = table.filter(pa.array(keep))
         tables.append(table)
-    joined = _concat(tables)
-    if joined.num_rows:
+    joined = _concat(tables) if tables else None
+    if joined is not None and joined.num_rows:
         yield joined
+
+
+def _named(files: list[tuple[str, T]], later_outside: frozenset[str]) -> list[tuple[str, T]]:
+    """The files as the key guard remembers them: a file outside the backfill window says so."""
+    return [
+        (OUTSIDE_WINDOW.format(where) if where in later_outside else where, rows)
+        for where, rows in files
+    ]
 
 
 def _set_aside(contract: Contract, where: str, older: list[Any], newer: list[str]) -> Any:
@@ -362,15 +423,28 @@ def checked_page(
 
 
 def read_jsonl_nested(
-    contract: Contract, items: list[FileItemDict], seen: DeliveredKeys
+    contract: Contract,
+    items: list[FileItemDict],
+    seen: DeliveredKeys,
+    later_outside: frozenset[str] = frozenset(),
 ) -> Iterator[Any]:
     """JSONL records with nested lists as Arrow tables: the records, then one table per list
-    (``nested_arrow``), a batch of files at a time."""
+    (``nested_arrow``), a batch of files at a time. Of the files in ``later_outside``
+    (delivered after a backfill window's files, outside it) only the keys are read, each
+    file as a page without lists or records."""
+
+    def work(item: FileItemDict) -> FileResult:
+        if item["relative_path"] not in later_outside:
+            return _jsonl_file_nested(contract, item)
+        keys = _jsonl_keys(contract, item)
+        if keys is None:
+            checked = _jsonl_file_nested(contract, item)[1]
+            keys = _keys(contract, checked[0].root if checked else None)
+        return 0, (NestedPage(keys, {}), []) if keys is not None else None, []
+
     metrics = dlt.current.resource_metrics()
     pending: list[tuple[str, NestedPage, list[Any]]] = []
-    for item, (received, checked, bad) in zip(
-        items, read_ahead(lambda i: _jsonl_file_nested(contract, i), items), strict=True
-    ):
+    for item, (received, checked, bad) in zip(items, read_ahead(work, items), strict=True):
         where = item["relative_path"]
         count(metrics, received=received, quarantined=len(bad))
         if bad:
@@ -379,22 +453,28 @@ def read_jsonl_nested(
         if checked is not None:
             pending.append((where, *checked))
         if sum(page.root.num_rows for _, page, _ in pending) >= NESTED_BATCH_ROWS:
-            yield from _newest_versions(contract, seen, pending)
+            yield from _newest_versions(contract, seen, pending, later_outside)
             pending = []
     if pending:
-        yield from _newest_versions(contract, seen, pending)
+        yield from _newest_versions(contract, seen, pending, later_outside)
 
 
 def _newest_versions(
-    contract: Contract, seen: DeliveredKeys, pages: list[tuple[str, NestedPage, list[Any]]]
+    contract: Contract,
+    seen: DeliveredKeys,
+    pages: list[tuple[str, NestedPage, list[Any]]],
+    later_outside: frozenset[str],
 ) -> Iterator[Any]:
     """The pages' records whose key no file read before in this load had, as dlt items. An
     older delivery of a key (files are read newest first) is set aside with its lists, so
     only the loaded version's children reach the child tables. The keys are checked once
     per batch, not per file: each check has a fixed cost in DuckDB."""
-    checked = seen.newest([(where, page.root) for where, page, _ in pages])
+    roots = [(where, page.root) for where, page, _ in pages]
+    checked = seen.newest(_named(roots, later_outside))
     tables = []
     for (where, page, records), (keep, newer) in zip(pages, checked, strict=True):
+        if where in later_outside:
+            continue  # keys only: they set the window's older versions aside
         if newer:
             older = [records[i] for i in np.flatnonzero(~keep).tolist()]
             yield _set_aside(contract, where, older, newer)
@@ -413,12 +493,23 @@ def _batch(pages: list[list[tuple[str, pa.Table]]]) -> list[Any]:
 
 
 def read_csv_arrow(
-    contract: Contract, items: list[FileItemDict], seen: DeliveredKeys
+    contract: Contract,
+    items: list[FileItemDict],
+    seen: DeliveredKeys,
+    later_outside: frozenset[str] = frozenset(),
 ) -> Iterator[Any]:
     """CSV rows as typed Arrow tables (fast path: one Arrow parse per file, every column as
     text, typed and checked column-wise); a file with a row to reject or a value to coerce
-    is checked record by record, whose reasons stay the reference."""
-    yield from _read_flat(contract, items, seen, lambda i: _csv_file_arrow(contract, i))
+    is checked record by record, whose reasons stay the reference. The keys of a file
+    outside a backfill window are those its check loads (a spend file has a few rows)."""
+
+    def read_file(item: FileItemDict) -> FileResult:
+        return _csv_file_arrow(contract, item)
+
+    def read_keys(item: FileItemDict) -> pa.Table | None:
+        return _keys(contract, read_file(item)[1])
+
+    yield from _read_flat(contract, items, seen, read_file, later_outside, read_keys)
 
 
 # A file of a few rows is checked record by record: Arrow's parse, regex checks and casts

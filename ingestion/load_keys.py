@@ -146,6 +146,9 @@ class DeliveredKeys(SeenKeys):
     read is the newest delivered one: it loads, and every older delivery of the key in the
     load is set aside. Remembering the file of each key (4 bytes per key) lets the
     quarantine say which file superseded a version. Only ``newest`` records the files.
+    A backfill window run also passes it the keys alone of the files delivered after its
+    own outside the window (``filesource.window_files``), in the same order, so that they
+    set the window's older versions aside.
     """
 
     def __init__(self, contract: Contract) -> None:
@@ -169,7 +172,10 @@ class DeliveredKeys(SeenKeys):
         self._files.extend(name for name, _ in files)
         file_ids = np.repeat(np.arange(first, len(self._files), dtype=np.int32), sizes)
         keys = list(self.contract.primary_key)
-        order, ordered = self._sorted_hashes(pa.concat_tables([t.select(keys) for _, t in files]))
+        # Permissive: a key column read alone (a backfill's look-ahead) may differ from a
+        # checked table's in nullability only.
+        tables = [t.select(keys) for _, t in files]
+        order, ordered = self._sorted_hashes(pa.concat_tables(tables, promote_options="permissive"))
         origin = file_ids[order]
         in_batch = np.zeros(len(ordered), dtype=bool)
         in_batch[1:] = ordered[1:] == ordered[:-1]  # an earlier file of the batch has it
