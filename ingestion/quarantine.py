@@ -577,6 +577,7 @@ def with_validation(
     as_arrow: bool = False,
     upsert: bool = False,
     dedup_sort: str | None = None,
+    seen: Any = None,
 ) -> Any:
     """Attach the contract to a dlt resource: quarantine variant, column hints and (unless the
     resource validates while reading, like the file readers) the validation step, plus a
@@ -586,9 +587,11 @@ def with_validation(
 
     ``upsert=True`` (a step over Arrow tables) merges the resource on its primary key by
     dlt's ``upsert`` and quarantines a key already extracted in the same load (load_keys.py);
-    otherwise it merges by delete-insert. With ``as_arrow``, a contract's nested lists become
-    tables of their own, variants of this resource (``nested_arrow``), and a key already
-    extracted in the load is quarantined with its lists."""
+    otherwise it merges by delete-insert; ``seen`` replaces that key guard (a subclass of
+    ``load_keys.SeenKeys``: POS trusts a key its database enforces). With ``as_arrow``, a
+    contract's nested lists become tables of their own, variants of this resource
+    (``nested_arrow``), and a key already extracted in the load is quarantined with its
+    lists."""
     with_quarantine_table(resource)
     nested_as_arrow = bool(contract.nested) and as_arrow
     if nested_as_arrow:
@@ -609,7 +612,8 @@ def with_validation(
     if step:
         from ingestion.load_keys import SeenKeys, merge_disposition
 
-        seen = SeenKeys(contract, last_in_batch=True) if upsert else None
+        if seen is None and upsert:
+            seen = SeenKeys(contract, last_in_batch=True)
         if nested_as_arrow:
             seen = SeenKeys(contract)
         if upsert:

@@ -13,6 +13,7 @@ import dlt
 import sqlalchemy as sa
 from dlt.sources.sql_database import sql_database
 
+from ingestion.pos.declared_keys import DeclaredKeys, declared_key_adapter
 from ingestion.pos.lines_window import lines_of_tickets_in, lines_of_updated_tickets
 from ingestion.pos.settings import (
     CONTRACTS,
@@ -50,6 +51,8 @@ def pos(
     """
     credentials = database_url(credentials)
     names = WINDOW_RESOURCES if window else RESOURCES
+    # Per table, whether the database keeps the contract's key unique (declared_keys.py).
+    enforced: dict[str, bool] = {}
     tables = sql_database(
         credentials=credentials,
         table_names=list(names),
@@ -60,7 +63,9 @@ def pos(
         defer_table_reflect=True,
         table_loader_class=SqliteArrowTableLoader,
         # SQLite compares timestamps as text: bounds must be written the way rows are.
-        table_adapter_callback=sqlite_timestamps if is_sqlite(credentials) else None,
+        table_adapter_callback=declared_key_adapter(
+            CONTRACTS, enforced, sqlite_timestamps if is_sqlite(credentials) else None
+        ),
         # transaction_lines has no cursor of its own: it follows its tickets' updated_at.
         query_adapter_callback=(
             lines_of_tickets_in(window) if window else lines_of_updated_tickets(lag_days)
@@ -88,6 +93,7 @@ def pos(
             known=known,
             upsert=True,
             dedup_sort=INCREMENTAL_CURSOR.get(name),
+            seen=DeclaredKeys(contract, enforced),
         )
         resource.apply_hints(primary_key=list(contract.primary_key))
         incremental = _window_incremental(name, window) if window else _incremental(name, lag_days)
