@@ -383,6 +383,24 @@ def bench_rest(sources: Path, work: Path, apart: bool = True) -> dict[str, Any]:
     return out
 
 
+def targets(result: dict[str, Any]) -> dict[str, Any]:
+    """The issue's targets against the figures: ``met`` strictly; ``below_dlt_floor``, the
+    sources where dlt's own floor is already over the ratio (out of any dlt pipeline's
+    reach, whatever it checks or skips); ``met_where_reachable``, the targets met by every
+    other source."""
+    sources, rest = result["sources"], result.get("rest", {})
+    below = [label for label, s in sources.items() if s.get("floor_ratio", 0) > 2.0]
+    rest_met = all(r["records_per_s"] >= 20_000 for r in rest.values())
+    return {
+        "file_and_database_ratio_at_most": 2.0,
+        "rest_records_per_s_at_least": 20_000,
+        "met": rest_met and all(s["ratio"] <= 2.0 for s in sources.values()),
+        "below_dlt_floor": below,
+        "met_where_reachable": rest_met
+        and all(s["ratio"] <= 2.0 for label, s in sources.items() if label not in below),
+    }
+
+
 def _world_size(sources: Path) -> dict[str, Any]:
     """Customers and days of an existing sandbox, from its manifest (None if it has none)."""
     manifest = sources / "_truth" / "manifest.json"
@@ -439,17 +457,7 @@ def main(argv: list[str] | None = None) -> int:
             result["rest_in_process"] = bench_rest(sources, work, apart=False)
         # Ratios compare two timings of one run; the load says how busy the machine was.
         result["load_average_1_5_15"] = [round(x, 2) for x in os.getloadavg()]
-        result["targets"] = {
-            "file_and_database_ratio_at_most": 2.0,
-            "rest_records_per_s_at_least": 20_000,
-            "met": all(s["ratio"] <= 2.0 for s in result["sources"].values())
-            and all(r["records_per_s"] >= 20_000 for r in result.get("rest", {}).values()),
-            # Sources where dlt's own floor is already over the ratio: out of any dlt
-            # pipeline's reach, whatever it checks or skips.
-            "below_dlt_floor": [
-                label for label, s in result["sources"].items() if s.get("floor_ratio", 0) > 2.0
-            ],
-        }
+        result["targets"] = targets(result)
         print(json.dumps(result, indent=2))
     finally:
         if args.keep:

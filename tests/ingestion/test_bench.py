@@ -59,6 +59,26 @@ def test_scaled_marketing_repeats_every_row_under_its_own_campaign_ids(world, tm
     assert {cid.rsplit("-", 1)[1] for _, _, cid, *_ in copies} == {"0", "1", "2"}
 
 
+def _figures(ratio: float, floor_ratio: float | None = None) -> dict:
+    return {"ratio": ratio, **({"floor_ratio": floor_ratio} if floor_ratio else {})}
+
+
+def test_targets_excuse_only_a_source_below_dlts_floor():
+    result = {
+        "sources": {"marketing": _figures(7.4, 4.9), "pos": _figures(1.6)},
+        "rest": {"crm": {"records_per_s": 30_000}},
+    }
+    targets = bench.targets(result)
+    assert targets["below_dlt_floor"] == ["marketing"]
+    assert (targets["met"], targets["met_where_reachable"]) == (False, True)
+    # A source over the ratio with a floor under it, or a slow REST source, is a miss.
+    result["sources"]["clickstream"] = _figures(2.1, 1.2)
+    assert bench.targets(result)["met_where_reachable"] is False
+    del result["sources"]["clickstream"]
+    result["rest"]["ecommerce"] = {"records_per_s": 19_999}
+    assert bench.targets(result)["met_where_reachable"] is False
+
+
 def test_bench_reports_warm_up_fixed_cost_and_marketing_at_volume(
     world, tmp_path, monkeypatch, capsys
 ):
