@@ -8,16 +8,13 @@ version. When the window's file is itself the latest delivery, its version wins.
 
 from __future__ import annotations
 
-import gzip
 import json
-import os
 import shutil
 from pathlib import Path
 
 import pytest
+from drop_files import SPEND_HEADER, conversation, deliver, delivery, event, run_counts
 from ingest_helpers import query, table_rows
-
-from ingestion.pipelines import run_system
 
 DAY, NEXT, AFTER = "2025-09-10", "2025-09-11", "2025-09-12"
 WINDOW = (DAY, NEXT)
@@ -26,62 +23,25 @@ DELIVERED = {DAY: 1_757_559_600, NEXT: 1_757_646_000, AFTER: 1_757_732_400}
 SYSTEMS = ("clickstream", "messaging", "marketing")
 
 
-def _event(event_id: str, page_url: str) -> dict:
-    return {
-        "event_id": event_id,
-        "anonymous_id": "anon-1",
-        "platform": "web",
-        "event_type": "page_view",
-        "occurred_at": f"{DAY}T10:00:00Z",
-        "page_url": page_url,
-    }
-
-
-def _delivery(event_id: str, recipient: str) -> dict:
-    return {
-        "event_id": event_id,
-        "delivery_id": event_id.split("-")[0],
-        "campaign_id": "CMP-EMAIL-1",
-        "channel": "email",
-        "recipient": recipient,
-        "event_type": "sent",
-        "occurred_at": f"{DAY}T08:00:00Z",
-    }
-
-
-def _conversation(name: str, bodies: list[str], csat: int) -> dict:
-    return {
-        "conversation_id": name,
-        "channel": "email",
-        "started_at": f"{DAY}T09:00:00Z",
-        "csat": csat,
-        "messages": [
-            {"message_id": f"{name}-{n}", "sender": "customer", "body": body}
-            for n, body in enumerate(bodies)
-        ],
-    }
-
-
-SPEND_HEADER = "date,channel,campaign_id,spend,impressions,clicks,currency\n"
 DROP = {
     DAY: {
-        "clickstream/events-0.jsonl.gz": [_event("e1", "/old"), _event("e2", "/only-old")],
+        "clickstream/events-0.jsonl.gz": [event("e1", "/old"), event("e2", "/only-old")],
         "messaging/deliveries-0.jsonl.gz": [
-            _delivery("d1-sent", "old@example.com"),
-            _delivery("d2-sent", "only-old@example.com"),
+            delivery("d1-sent", "old@example.com"),
+            delivery("d2-sent", "only-old@example.com"),
         ],
         "messaging/conversations-0.jsonl.gz": [
-            _conversation("C1", ["hola", "sigo esperando", "gracias"], csat=2),
-            _conversation("C2", ["una pregunta"], csat=5),
+            conversation("C1", ["hola", "sigo esperando", "gracias"], csat=2),
+            conversation("C2", ["una pregunta"], csat=5),
         ],
         "marketing/spend.csv": SPEND_HEADER
         + f"{DAY},paid_search,CMP-1,10.00,100,5,EUR\n{DAY},display,CMP-2,3.00,50,1,EUR\n",
     },
     NEXT: {
         # A line no parser reads: the outside file's keys are still found.
-        "clickstream/events-0.jsonl.gz": [_event("e1", "/new"), _event("e3", "/only-new"), "{"],
-        "messaging/deliveries-0.jsonl.gz": [_delivery("d1-sent", "new@example.com")],
-        "messaging/conversations-0.jsonl.gz": [_conversation("C1", ["resuelto"], csat=4)],
+        "clickstream/events-0.jsonl.gz": [event("e1", "/new"), event("e3", "/only-new"), "{"],
+        "messaging/deliveries-0.jsonl.gz": [delivery("d1-sent", "new@example.com")],
+        "messaging/conversations-0.jsonl.gz": [conversation("C1", ["resuelto"], csat=4)],
         # A correction of the window's day, delivered with the next day's own row.
         "marketing/spend.csv": SPEND_HEADER
         + f"{DAY},paid_search,CMP-1,12.50,120,6,EUR\n{NEXT},display,CMP-2,4.00,60,2,EUR\n",
@@ -91,25 +51,11 @@ DROP = {
 
 def _deliver(sources: Path, day: str, delivered_at: int, drop: dict | None = None) -> None:
     """Write one day's partition of every system, stamped with its delivery time."""
-    for name, content in (drop or DROP[day]).items():
-        system, file_name = name.split("/")
-        path = sources / system / f"dt={day}" / file_name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, str):
-            path.write_text(content)
-        else:
-            lines = "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in content)
-            path.write_bytes(gzip.compress(lines.encode()))
-        os.utime(path, (delivered_at, delivered_at))
+    deliver(sources, day, drop or DROP[day], delivered_at)
 
 
 def _run(sources: Path, warehouse: Path, window=None, systems=SYSTEMS) -> dict:
-    """(system, resource) → (received, loaded, quarantined) of one run of each system."""
-    counts = {}
-    for system in systems:
-        for r in run_system(system, sources, warehouse, window=window):
-            counts[(system, r["resource"])] = (r["received"], r["loaded"], r["quarantined"])
-    return counts
+    return run_counts(sources, warehouse, systems, window)
 
 
 def _window_quarantine(warehouse: Path, system: str) -> list[tuple[str, str, dict]]:
@@ -263,9 +209,9 @@ def test_each_window_key_takes_its_newest_delivery_inside_or_outside(tmp_path):
     file that superseded each."""
     sources, warehouse = tmp_path / "sources", tmp_path / "warehouse.duckdb"
     drops = {
-        DAY: [_event("e1", "/day"), _event("e2", "/day")],
-        NEXT: [_event("e1", "/next")],
-        AFTER: [_event("e1", "/after"), _event("e2", "/after")],
+        DAY: [event("e1", "/day"), event("e2", "/day")],
+        NEXT: [event("e1", "/next")],
+        AFTER: [event("e1", "/after"), event("e2", "/after")],
     }
     stamps = {DAY: DELIVERED[DAY], AFTER: DELIVERED[NEXT], NEXT: DELIVERED[AFTER]}
     for day, events in drops.items():

@@ -5,13 +5,12 @@ warehouse ends as runs one delivery at a time would leave it."""
 
 from __future__ import annotations
 
-import gzip
 import json
-import os
 import shutil
 from pathlib import Path
 
 import pytest
+from drop_files import SPEND_HEADER, conversation, deliver, delivery, event, run_counts
 from ingest_helpers import query
 
 from ingestion import files
@@ -35,58 +34,21 @@ TABLES = {
 }
 
 
-def _event(event_id: str, page_url: str) -> dict:
-    return {
-        "event_id": event_id,
-        "anonymous_id": "anon-1",
-        "platform": "web",
-        "event_type": "page_view",
-        "occurred_at": f"{OLD_DAY}T10:00:00Z",
-        "page_url": page_url,
-    }
-
-
-def _delivery(event_id: str, recipient: str) -> dict:
-    return {
-        "event_id": event_id,
-        "delivery_id": event_id.split("-")[0],
-        "campaign_id": "CMP-EMAIL-1",
-        "channel": "email",
-        "recipient": recipient,
-        "event_type": "sent",
-        "occurred_at": f"{OLD_DAY}T08:00:00Z",
-    }
-
-
-def _conversation(name: str, bodies: list[str], csat: int) -> dict:
-    return {
-        "conversation_id": name,
-        "channel": "email",
-        "started_at": f"{OLD_DAY}T09:00:00Z",
-        "csat": csat,
-        "messages": [
-            {"message_id": f"{name}-{n}", "sender": "customer", "body": body}
-            for n, body in enumerate(bodies)
-        ],
-    }
-
-
-SPEND_HEADER = "date,channel,campaign_id,spend,impressions,clicks,currency\n"
 DROP = {
     OLD_DAY: {
-        "clickstream/events-0.jsonl.gz": [_event("e1", "/old"), _event("e2", "/only-old")],
-        "messaging/deliveries-0.jsonl.gz": [_delivery("d1-sent", "old@example.com")],
+        "clickstream/events-0.jsonl.gz": [event("e1", "/old"), event("e2", "/only-old")],
+        "messaging/deliveries-0.jsonl.gz": [delivery("d1-sent", "old@example.com")],
         "messaging/conversations-0.jsonl.gz": [
-            _conversation("C1", ["hola", "sigo esperando", "gracias"], csat=2),
-            _conversation("C2", ["una pregunta"], csat=5),
+            conversation("C1", ["hola", "sigo esperando", "gracias"], csat=2),
+            conversation("C2", ["una pregunta"], csat=5),
         ],
         "marketing/spend.csv": SPEND_HEADER
         + f"{OLD_DAY},paid_search,CMP-1,10.00,100,5,EUR\n{OLD_DAY},display,CMP-2,3.00,50,1,EUR\n",
     },
     NEW_DAY: {
-        "clickstream/events-0.jsonl.gz": [_event("e1", "/new"), _event("e3", "/only-new")],
-        "messaging/deliveries-0.jsonl.gz": [_delivery("d1-sent", "new@example.com")],
-        "messaging/conversations-0.jsonl.gz": [_conversation("C1", ["resuelto"], csat=4)],
+        "clickstream/events-0.jsonl.gz": [event("e1", "/new"), event("e3", "/only-new")],
+        "messaging/deliveries-0.jsonl.gz": [delivery("d1-sent", "new@example.com")],
+        "messaging/conversations-0.jsonl.gz": [conversation("C1", ["resuelto"], csat=4)],
         # A correction of the day before, delivered with the day's own row.
         "marketing/spend.csv": SPEND_HEADER
         + f"{OLD_DAY},paid_search,CMP-1,12.50,120,6,EUR\n{NEW_DAY},display,CMP-2,4.00,60,2,EUR\n",
@@ -96,25 +58,11 @@ DROP = {
 
 def _deliver(sources: Path, day: str, delivered_at: int | None = None) -> None:
     """Write one day's partition of every system, stamped with its delivery time."""
-    for name, content in DROP[day].items():
-        system, file_name = name.split("/")
-        path = sources / system / f"dt={day}" / file_name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, str):
-            path.write_text(content)
-        else:
-            lines = "".join(json.dumps(r) + "\n" for r in content)
-            path.write_bytes(gzip.compress(lines.encode()))
-        stamp = DELIVERED[day] if delivered_at is None else delivered_at
-        os.utime(path, (stamp, stamp))
+    deliver(sources, day, DROP[day], DELIVERED[day] if delivered_at is None else delivered_at)
 
 
 def _load(sources: Path, warehouse: Path) -> dict[tuple[str, str], tuple[int, int, int]]:
-    counts = {}
-    for system in SYSTEMS:
-        for r in run_system(system, sources, warehouse):
-            counts[(system, r["resource"])] = (r["received"], r["loaded"], r["quarantined"])
-    return counts
+    return run_counts(sources, warehouse, SYSTEMS)
 
 
 def _tables(warehouse: Path) -> dict[str, list[tuple]]:
@@ -203,7 +151,7 @@ def test_the_older_versions_are_quarantined_as_superseded_and_counts_reconcile(t
     ) == [(0,)]
 
 
-def test_one_load_of_both_days_equals_one_run_per_delivery(together, tmp_path):
+def test_one_load_of_both_days_equals_one_run_perdelivery(together, tmp_path):
     _, warehouse, _ = together
     sources, apart = tmp_path / "sources", tmp_path / "warehouse.duckdb"
     _deliver(sources, OLD_DAY)
@@ -244,11 +192,8 @@ def test_each_file_its_own_batch_still_names_the_file_that_loaded(tmp_path, monk
     monkeypatch.setattr(files, "ARROW_BATCH_ROWS", 1)
     sources, warehouse = tmp_path / "sources", tmp_path / "warehouse.duckdb"
     for n, day in enumerate(("2025-09-01", "2025-09-02", "2025-09-03")):
-        path = sources / "clickstream" / f"dt={day}" / "events-0.jsonl.gz"
-        path.parent.mkdir(parents=True)
-        lines = [_event("e1", f"/{day}"), _event(f"only-{day}", "/p")]
-        path.write_bytes(gzip.compress("".join(json.dumps(e) + "\n" for e in lines).encode()))
-        os.utime(path, (DELIVERED[OLD_DAY] + n, DELIVERED[OLD_DAY] + n))
+        lines = [event("e1", f"/{day}"), event(f"only-{day}", "/p")]
+        deliver(sources, day, {"clickstream/events-0.jsonl.gz": lines}, DELIVERED[OLD_DAY] + n)
     (events,) = [
         r for r in run_system("clickstream", sources, warehouse) if r["resource"] == "events"
     ]
